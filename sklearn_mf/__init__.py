@@ -1,0 +1,7 @@
+"""Matrix factorization for rating data as a native scikit-learn estimator."""
+
+from ._mf import MatrixFactorization
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["MatrixFactorization", "__version__"]

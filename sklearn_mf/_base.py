@@ -1,0 +1,114 @@
+"""Plumbing shared by the factorization estimators: input contract, ids, prediction."""
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils import check_array, check_consistent_length, column_or_1d
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._ids import encode_ids, lookup_codes
+from ._kernels._predict import predict_codes
+from .utils._sklearn import _check_sample_weight
+from .utils._threads import numba_threads
+from .utils._validation import RatingInput, as_2d, split_rating_columns
+
+
+class TrainingSet:
+    """Encoded training ratings: codes, centred targets, weights, scaled features."""
+
+    def __init__(self, ratings: RatingInput, y: np.ndarray, sample_weight: np.ndarray):
+        self.users, self.user_codes = encode_ids(ratings.users)
+        self.items, self.item_codes = encode_ids(ratings.items)
+        self.weight = sample_weight
+        self.y = y
+        self.global_mean = float(np.average(y, weights=sample_weight))
+        rated = y[sample_weight > 0]
+        self.rating_range = (float(rated.min()), float(rated.max()))
+        # Features are standardised with the weighted moments so that alpha_bias acts
+        # on every column alike and integer weights equal repeated rows.
+        features = ratings.features
+        self.feature_mean = np.average(features, axis=0, weights=sample_weight) if features.shape[1] else np.zeros(0)
+        variance = np.average((features - self.feature_mean) ** 2, axis=0, weights=sample_weight) if features.shape[1] else np.zeros(0)
+        scale = np.sqrt(variance)
+        self.feature_scale = np.where(scale > 0, scale, 1.0)
+        self.features = np.ascontiguousarray((features - self.feature_mean) / self.feature_scale)
+
+
+class BaseFactorization(RegressorMixin, BaseEstimator):
+    """Base class: validation of ``X``/``y``/``sample_weight``, id encoding, predict.
+
+    Subclasses implement ``fit``; after it they must have set ``global_mean_``,
+    ``user_bias_``, ``item_bias_``, ``user_factors_``, ``item_factors_``, ``users_``,
+    ``items_``, ``coef_``, ``rating_range_`` and the private ``_feature_mean``.
+    """
+
+    def _validate_X(self, X, *, reset: bool) -> RatingInput:
+        X = as_2d(X)
+        # sklearn's check of the column count and names comes first, so that predict
+        # on a differently shaped X gets its standard message.
+        validate_data(self, X, skip_check_array=True, reset=reset)
+        return split_rating_columns(X, type(self).__name__)
+
+    def _validate_fit_input(self, X, y, sample_weight) -> tuple[RatingInput, np.ndarray, np.ndarray]:
+        if y is None:
+            raise ValueError(
+                f"This {type(self).__name__} estimator requires y to be passed, but the "
+                "target y is None."
+            )
+        ratings = self._validate_X(X, reset=True)
+        y = column_or_1d(y, warn=True)
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        check_consistent_length(ratings.users, y)
+        sample_weight = _check_sample_weight(
+            sample_weight, y, dtype=np.float64, ensure_non_negative=True
+        )
+        return ratings, y, sample_weight
+
+    def _codes(self, ratings: RatingInput) -> tuple[np.ndarray, np.ndarray]:
+        return lookup_codes(self.users_, ratings.users), lookup_codes(self.items_, ratings.items)
+
+    def predict(self, X) -> np.ndarray:
+        """Predict the rating of each (user, item) row of ``X``.
+
+        Unknown ids never raise. An unknown user is predicted as
+        ``global_mean_ + item_bias_[item]`` plus the feature term, an unknown item as
+        ``global_mean_ + user_bias_[user]`` plus the feature term, and a pair of unknown
+        ids as ``global_mean_`` plus the feature term.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_columns)
+            Column 0 holds user ids, column 1 item ids, further columns the same
+            numeric side features as in ``fit``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted ratings, clipped to ``rating_range_`` unless ``clip=False``.
+        """
+        check_is_fitted(self)
+        ratings = self._validate_X(X, reset=False)
+        user_codes, item_codes = self._codes(ratings)
+        base = self.global_mean_ + (ratings.features - self._feature_mean) @ self.coef_
+        lower, upper = self.rating_range_ if self.clip else (-np.inf, np.inf)
+        out = np.empty(ratings.n_samples)
+        with numba_threads(getattr(self, "n_jobs", None)):
+            predict_codes(
+                user_codes,
+                item_codes,
+                np.ascontiguousarray(base, dtype=np.float64),
+                self.user_bias_,
+                self.item_bias_,
+                self.user_factors_,
+                self.item_factors_,
+                lower,
+                upper,
+                out,
+            )
+        return out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        tags.target_tags.required = True
+        return tags

@@ -1,0 +1,132 @@
+"""Mapping between raw user/item ids and contiguous integer codes.
+
+Raw ids may be any hashable scalar: integers, floats or strings. Integral floats are
+the same id as the equal integer (``1 == 1.0``), while ``"1"`` and ``1`` are two ids.
+Codes are ``int32`` positions into the sorted array of known ids; ids unseen at fit
+time map to ``-1`` so that the prediction kernels can apply the cold-start fallbacks.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+
+UNKNOWN = -1
+
+# Ids that are plain numbers take a fast vectorised path (np.unique/searchsorted);
+# anything else (strings, mixed columns) goes through a pandas hash table.
+_NUMERIC_KINDS = "biuf"
+
+
+def _reject_missing(values: np.ndarray, name: str) -> None:
+    missing = pd.isna(values)
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise ValueError(
+            f"Input X contains NaN or None in the {name} column (first at row {row}); "
+            "every rating needs a user id and an item id."
+        )
+
+
+def _canonical_numeric(values: np.ndarray, name: str) -> np.ndarray:
+    """Return numeric ids as int64 when they are all integral, float64 otherwise."""
+    if values.dtype.kind == "b":
+        return values.astype(np.int64)
+    if values.dtype.kind in "iu":
+        if values.dtype.kind == "u" and values.size and values.max() > np.iinfo(np.int64).max:
+            raise ValueError(f"{name} ids exceed the int64 range.")
+        return values.astype(np.int64, copy=False)
+    values = values.astype(np.float64, copy=False)
+    _reject_missing(values, name)
+    if not np.isfinite(values).all():
+        raise ValueError(f"Input X contains infinity in the {name} column; ids must be finite.")
+    integral = np.all(values == np.round(values)) and np.all(np.abs(values) < 2.0**63)
+    return values.astype(np.int64) if integral else values
+
+
+def _canonical_scalar(value, name: str):
+    """Normalise one id of an object column; raise for unusable ids."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Integral):
+        return int(value)
+    if isinstance(value, Real):
+        value = float(value)
+        if not np.isfinite(value):
+            raise ValueError(f"Input X contains infinity in the {name} column; ids must be finite.")
+        return int(value) if value.is_integer() else value
+    try:
+        hash(value)
+    except TypeError:
+        raise TypeError(
+            f"{name} ids must be hashable scalars: argument must be a string or a number, "
+            f"got {type(value).__name__}."
+        ) from None
+    return value
+
+
+def canonical_ids(values, name: str) -> np.ndarray:
+    """Validate one id column and return it in canonical form.
+
+    Numeric columns come back as int64 (all integral) or float64 arrays; other columns
+    as object arrays whose numbers are normalised so that equal ids compare equal.
+    """
+    values = np.asarray(values)
+    if values.dtype.kind in _NUMERIC_KINDS:
+        return _canonical_numeric(values, name)
+    if values.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} ids must be real numbers or strings.")
+    values = values.astype(object, copy=False)
+    _reject_missing(values, name)
+    out = np.empty(values.shape[0], dtype=object)
+    out[:] = [_canonical_scalar(v, name) for v in values]
+    kinds = {type(v) for v in out}
+    if kinds <= {int}:
+        return _canonical_numeric(out.astype(np.int64), name) if out.size else out
+    if kinds <= {int, float}:
+        return _canonical_numeric(out.astype(np.float64), name)
+    return out
+
+
+def _sort_key(value):
+    # Numbers sort before strings, strings before other hashables, so that mixed id
+    # columns still get a deterministic order for ``users_``/``items_``.
+    if isinstance(value, (int, float)):
+        return (0, value, "")
+    if isinstance(value, str):
+        return (1, 0, value)
+    return (2, 0, f"{type(value).__name__}:{value!r}")
+
+
+def encode_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the sorted distinct ids and the int32 code of every entry of ``ids``.
+
+    ``ids`` are canonical ids as returned by :func:`canonical_ids`.
+    """
+    if ids.dtype != object:
+        uniques, codes = np.unique(ids, return_inverse=True)
+        return uniques, codes.astype(np.int32)
+    codes, uniques = pd.factorize(ids, sort=False)
+    order = sorted(range(len(uniques)), key=lambda k: _sort_key(uniques[k]))
+    rank = np.empty(len(uniques), dtype=np.int32)
+    rank[order] = np.arange(len(uniques), dtype=np.int32)
+    sorted_ids = np.empty(len(uniques), dtype=object)
+    sorted_ids[:] = [uniques[k] for k in order]
+    return sorted_ids, rank[codes]
+
+
+def lookup_codes(known: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Return the int32 position of each canonical id in ``known``, -1 where absent.
+
+    ``known`` is a sorted array of distinct ids as returned by :func:`encode_ids`.
+    """
+    if ids.dtype != object and known.dtype != object:
+        pos = np.minimum(np.searchsorted(known, ids), known.size - 1)
+        return np.where(known[pos] == ids, pos, UNKNOWN).astype(np.int32)
+    index = pd.Index(known, dtype=object)
+    return index.get_indexer(pd.Index(ids, dtype=object)).astype(np.int32)
+
+
+def id_seeds(ids: np.ndarray) -> np.ndarray:
+    """A well-mixed uint64 per id, the same for equal ids in any fit."""
+    return pd.util.hash_array(ids)

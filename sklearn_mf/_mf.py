@@ -1,0 +1,413 @@
+"""MatrixFactorization: biased matrix factorization fitted by ALS or SGD."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+
+from ._base import BaseFactorization, TrainingSet
+from ._ids import id_seeds, lookup_codes
+from ._kernels._init import normal_rows
+from ._kernels._predict import predict_codes
+from ._ratings import RatingData
+from ._solvers import SOLVERS, FactorModel, train
+from .utils._sklearn import Interval, StrOptions
+from .utils._threads import numba_threads
+from .utils._validation import RatingInput
+
+_SEED_MAX = np.iinfo(np.int32).max
+
+
+class MatrixFactorization(BaseFactorization):
+    """Biased matrix factorization of a ratings matrix, as a scikit-learn regressor.
+
+    Each row of ``X`` is one observed rating: column 0 the user id, column 1 the item
+    id, further columns optional numeric side features. The predicted rating of user
+    ``u`` for item ``i`` is
+
+    .. math:: \\hat r_{ui} = \\mu + b_u + b_i + p_u^\\top q_i + x_{ui}^\\top c
+
+    with the global mean :math:`\\mu` (the weighted mean training rating), user and
+    item biases :math:`b`, latent vectors :math:`p_u, q_i` of length ``n_components``
+    and a linear term on the standardised side features :math:`x`. The parameters
+    minimise, over the observed ratings only,
+
+    .. math::
+
+        \\sum_{(u,i)} w_{ui} \\Big[(r_{ui} - \\hat r_{ui})^2
+        + \\alpha (\\|p_u\\|^2 + \\|q_i\\|^2)
+        + \\alpha_b (b_u^2 + b_i^2 + \\|c\\|^2)\\Big]
+
+    so each user's and item's penalty grows with its (weighted) number of ratings.
+    This is the objective that per-rating SGD regularisation minimises (Surprise's
+    ``SVD``, where ``alpha`` is ``reg_all``) and the weighted-lambda
+    regularisation of ALS-WR (Spark's ALS). Both solvers minimise it, so a tuned
+    ``alpha`` means the same whichever solver runs.
+
+    Read more in the :ref:`User Guide <user_guide>`.
+
+    Parameters
+    ----------
+    n_components : int, default=64
+        Length of the latent user and item vectors. ``0`` fits biases only.
+
+    solver : {"als", "sgd"}, default="als"
+        ``"als"`` alternates exact ridge solves for all users, all items and the
+        feature coefficients (parallel over rows, the loss never increases).
+        ``"sgd"`` takes a gradient step per rating, visiting them in a new random
+        order each epoch, as Surprise's ``SVD`` does.
+
+    alpha : float, default=0.05
+        L2 penalty on the latent vectors, per rating. Must be positive.
+
+    alpha_bias : float, default=0.02
+        L2 penalty on the biases and feature coefficients, per rating.
+
+    fit_bias : bool, default=True
+        Whether to learn user and item biases. The global mean is always used.
+
+    max_iter : int, default=20
+        Maximum number of epochs (one ALS sweep, or one SGD pass over the ratings).
+
+    tol : float or None, default=1e-4
+        Training stops when the monitored score (training loss, or validation RMSE
+        with ``early_stopping``) has not improved by at least ``tol`` times its best
+        value for ``n_iter_no_change`` consecutive epochs. ``None`` runs all
+        ``max_iter`` epochs.
+
+    learning_rate : float, default=0.005
+        SGD step size (``lr_all`` in Surprise). Only used by ``solver="sgd"``.
+
+    init_std : float, default=0.1
+        Standard deviation of the normal initial latent vectors.
+
+    early_stopping : bool, default=False
+        Whether to hold out ``validation_fraction`` of the ratings, monitor their RMSE
+        after each epoch, stop when it stops improving and keep the best model.
+
+    validation_fraction : float, default=0.1
+        Share of the ratings held out when ``early_stopping=True``.
+
+    n_iter_no_change : int, default=2
+        Number of epochs without improvement by ``tol`` before training stops.
+
+    clip : bool, default=True
+        Whether predictions are clipped to the range of the training ratings.
+
+    warm_start : bool, default=False
+        Whether ``fit`` starts from the previous solution: ids known to the previous
+        fit keep their biases and vectors, new ids are initialised afresh.
+
+    n_jobs : int, default=None
+        Number of threads for the ALS solves and for prediction. ``None`` means 1
+        unless in a :func:`joblib.parallel_config` context, ``-1`` means all
+        processors. Results are identical for any value.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial vectors, the SGD order and the validation split. Pass an int
+        for reproducible results.
+
+    verbose : int, default=0
+        Whether to print one line per epoch: training loss, validation RMSE, seconds.
+
+    Attributes
+    ----------
+    global_mean_ : float
+        Weighted mean of the training ratings.
+
+    user_bias_ : ndarray of shape (n_users,)
+        Bias of each user in ``users_``.
+
+    item_bias_ : ndarray of shape (n_items,)
+        Bias of each item in ``items_``.
+
+    user_factors_ : ndarray of shape (n_users, n_components)
+        Latent vector of each user in ``users_``.
+
+    item_factors_ : ndarray of shape (n_items, n_components)
+        Latent vector of each item in ``items_``.
+
+    users_ : ndarray of shape (n_users,)
+        Distinct user ids seen in ``fit``, sorted (numbers before strings).
+
+    items_ : ndarray of shape (n_items,)
+        Distinct item ids seen in ``fit``, sorted (numbers before strings).
+
+    coef_ : ndarray of shape (n_features_in_ - 2,)
+        Coefficients of the side features, in the units of the input columns.
+
+    rating_range_ : tuple of float
+        Smallest and largest training rating; predictions are clipped to it.
+
+    n_iter_ : int
+        Number of epochs run.
+
+    loss_curve_ : list of float
+        Training objective (divided by the total sample weight) after each epoch.
+
+    validation_scores_ : list of float or None
+        Validation RMSE after each epoch with ``early_stopping``, else None.
+
+    n_features_in_ : int
+        Number of columns of ``X`` seen in ``fit``, ids included.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of ``X`` seen in ``fit``, when they are all strings.
+
+    See Also
+    --------
+    sklearn.linear_model.Ridge : The per-row problem each ALS step solves.
+
+    Notes
+    -----
+    Users (items) whose ratings all have zero weight get zero bias and factors, so they
+    are predicted like unknown ids. Duplicate (user, item) rows are separate
+    observations. Initial vectors are drawn from a generator seeded by the id itself
+    and ``random_state``, so a user starts from the same vector whatever other rows
+    the data holds.
+
+    References
+    ----------
+    Y. Koren, R. Bell and C. Volinsky, "Matrix factorization techniques for recommender
+    systems", IEEE Computer 42(8), 2009.
+
+    Y. Zhou, D. Wilkinson, R. Schreiber and R. Pan, "Large-scale parallel collaborative
+    filtering for the Netflix prize", AAIM 2008.
+
+    Examples
+    --------
+    >>> from sklearn_mf import MatrixFactorization
+    >>> X = [["ann", "alien"], ["ann", "heat"], ["bob", "alien"], ["cid", "heat"]]
+    >>> y = [5.0, 3.0, 4.0, 2.0]
+    >>> model = MatrixFactorization(n_components=2, random_state=0).fit(X, y)
+    >>> model.users_
+    array(['ann', 'bob', 'cid'], dtype=object)
+    >>> model.predict([["bob", "heat"], ["dan", "alien"]]).round(2)
+    array([...])
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 0, None, closed="left")],
+        "solver": [StrOptions(set(SOLVERS))],
+        "alpha": [Interval(Real, 0, None, closed="neither")],
+        "alpha_bias": [Interval(Real, 0, None, closed="left")],
+        "fit_bias": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "init_std": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "clip": ["boolean"],
+        "warm_start": ["boolean"],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_components: int = 64,
+        *,
+        solver: str = "als",
+        alpha: float = 0.05,
+        alpha_bias: float = 0.02,
+        fit_bias: bool = True,
+        max_iter: int = 20,
+        tol: float | None = 1e-4,
+        learning_rate: float = 0.005,
+        init_std: float = 0.1,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 2,
+        clip: bool = True,
+        warm_start: bool = False,
+        n_jobs: int | None = None,
+        random_state=None,
+        verbose: int = 0,
+    ):
+        self.n_components = n_components
+        self.solver = solver
+        self.alpha = alpha
+        self.alpha_bias = alpha_bias
+        self.fit_bias = fit_bias
+        self.max_iter = max_iter
+        self.tol = tol
+        self.learning_rate = learning_rate
+        self.init_std = init_std
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.clip = clip
+        self.warm_start = warm_start
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None) -> "MatrixFactorization":
+        """Fit the model to the observed ratings.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_columns)
+            One row per rating: user id, item id, then optional numeric side features.
+            Ids may be integers, floats or strings.
+
+        y : array-like of shape (n_samples,)
+            The ratings.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each rating; an integer weight counts as that many
+            repeated rows.
+
+        Returns
+        -------
+        self : MatrixFactorization
+            The fitted estimator.
+        """
+        if self.n_jobs == 0:
+            raise ValueError("The 'n_jobs' parameter of MatrixFactorization must not be 0.")
+        ratings, y, sample_weight = self._validate_fit_input(X, y, sample_weight)
+        rng = check_random_state(self.random_state)
+        init_seed, order_seed, split_seed = rng.randint(_SEED_MAX, size=3)
+        ratings, y, sample_weight, validation = self._split_validation(
+            ratings, y, sample_weight, split_seed
+        )
+        train_set = TrainingSet(ratings, y, sample_weight)
+        with numba_threads(self.n_jobs) as n_threads:
+            data = RatingData.build(
+                train_set.user_codes,
+                train_set.item_codes,
+                train_set.y - train_set.global_mean,
+                sample_weight,
+                train_set.features,
+                len(train_set.users),
+                len(train_set.items),
+                self.n_components,
+                4 * n_threads,
+            )
+            model = self._initial_model(train_set, init_seed)
+            solver = SOLVERS[self.solver](
+                data,
+                alpha=self.alpha,
+                alpha_bias=self.alpha_bias,
+                fit_bias=self.fit_bias,
+                learning_rate=self.learning_rate,
+                random_state=np.random.RandomState(order_seed),
+            )
+            result = train(
+                solver,
+                model,
+                data,
+                alpha=self.alpha,
+                alpha_bias=self.alpha_bias,
+                max_iter=self.max_iter,
+                tol=self.tol,
+                n_iter_no_change=self.n_iter_no_change,
+                validation_rmse=self._validation_scorer(train_set, validation),
+                verbose=self.verbose,
+                solver_name=self.solver,
+            )
+        self._set_fitted(train_set, result.model)
+        self.n_iter_ = result.n_iter
+        self.loss_curve_ = result.loss_curve
+        self.validation_scores_ = result.validation_scores
+        if not result.converged and self.tol is not None:
+            warnings.warn(
+                f"MatrixFactorization stopped after max_iter={self.max_iter} epochs "
+                "before the stopping rule was met; raise max_iter or tol.",
+                ConvergenceWarning,
+            )
+        return self
+
+    def _split_validation(self, ratings: RatingInput, y, sample_weight, seed):
+        if not self.early_stopping:
+            return ratings, y, sample_weight, None
+        n_samples = ratings.n_samples
+        n_validation = int(np.ceil(self.validation_fraction * n_samples))
+        if n_validation >= n_samples:
+            raise ValueError(
+                f"early_stopping needs at least 2 ratings to hold out "
+                f"validation_fraction={self.validation_fraction} of them; got {n_samples}."
+            )
+        order = np.random.RandomState(seed).permutation(n_samples)
+        parts = [np.sort(order[n_validation:]), np.sort(order[:n_validation])]
+        (train_ratings, val_ratings) = (
+            RatingInput(ratings.users[p], ratings.items[p], ratings.features[p]) for p in parts
+        )
+        train_weight = sample_weight[parts[0]]
+        if not train_weight.any():
+            raise ValueError("The ratings left for training after the validation split all have zero sample_weight.")
+        validation = (val_ratings, y[parts[1]], sample_weight[parts[1]])
+        return train_ratings, y[parts[0]], train_weight, validation
+
+    def _validation_scorer(self, train_set: TrainingSet, validation):
+        if validation is None:
+            return None
+        ratings, y, weight = validation
+        user_codes = lookup_codes(train_set.users, ratings.users)
+        item_codes = lookup_codes(train_set.items, ratings.items)
+        features = (ratings.features - train_set.feature_mean) / train_set.feature_scale
+        lower, upper = train_set.rating_range if self.clip else (-np.inf, np.inf)
+        out = np.empty(ratings.n_samples)
+
+        def rmse(model: FactorModel) -> float:
+            base = train_set.global_mean + features @ model.coef
+            predict_codes(
+                user_codes, item_codes, base, model.user_bias, model.item_bias,
+                model.user_factors, model.item_factors, lower, upper, out,
+            )
+            return float(np.sqrt(np.average((y - out) ** 2, weights=weight if weight.any() else None)))
+
+        return rmse
+
+    def _initial_model(self, train_set: TrainingSet, seed: int) -> FactorModel:
+        k = self.n_components
+        user_factors = np.empty((len(train_set.users), k))
+        item_factors = np.empty((len(train_set.items), k))
+        normal_rows(id_seeds(train_set.users), np.uint64(2 * seed), self.init_std, user_factors)
+        normal_rows(id_seeds(train_set.items), np.uint64(2 * seed + 1), self.init_std, item_factors)
+        model = FactorModel(
+            user_bias=np.zeros(len(train_set.users)),
+            item_bias=np.zeros(len(train_set.items)),
+            user_factors=user_factors,
+            item_factors=item_factors,
+            coef=np.zeros(train_set.features.shape[1]),
+        )
+        if self.warm_start and hasattr(self, "user_factors_"):
+            self._reuse_previous(train_set, model)
+        return model
+
+    def _reuse_previous(self, train_set: TrainingSet, model: FactorModel) -> None:
+        if self.user_factors_.shape[1] != self.n_components:
+            raise ValueError(
+                f"warm_start=True needs the same n_components as the previous fit "
+                f"({self.user_factors_.shape[1]}), got {self.n_components}."
+            )
+        for ids, previous_ids, bias, factors, previous_bias, previous_factors in (
+            (train_set.users, self.users_, model.user_bias, model.user_factors, self.user_bias_, self.user_factors_),
+            (train_set.items, self.items_, model.item_bias, model.item_factors, self.item_bias_, self.item_factors_),
+        ):
+            codes = lookup_codes(previous_ids, ids)
+            known = codes >= 0
+            bias[known] = previous_bias[codes[known]]
+            factors[known] = previous_factors[codes[known]]
+        if model.coef.size == self.coef_.size:
+            model.coef[:] = self.coef_ * train_set.feature_scale
+
+    def _set_fitted(self, train_set: TrainingSet, model: FactorModel) -> None:
+        self.global_mean_ = train_set.global_mean
+        self.users_ = train_set.users
+        self.items_ = train_set.items
+        self.user_bias_ = model.user_bias
+        self.item_bias_ = model.item_bias
+        self.user_factors_ = model.user_factors
+        self.item_factors_ = model.item_factors
+        self.coef_ = model.coef / train_set.feature_scale
+        self._feature_mean = train_set.feature_mean
+        self.rating_range_ = train_set.rating_range

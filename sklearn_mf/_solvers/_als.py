@@ -1,0 +1,58 @@
+"""Alternating least squares: exact block minimisation, so the loss never rises."""
+
+import numpy as np
+
+from .._kernels._als import als_half_step
+from .._ratings import RatingData, SideIndex
+from ._model import FactorModel
+
+
+class ALSSolver:
+    """One epoch solves for all users, then all items, then the feature coefficients."""
+
+    def __init__(self, data: RatingData, *, alpha: float, alpha_bias: float, fit_bias: bool, **_):
+        self.data = data
+        self.alpha = alpha
+        self.alpha_bias = alpha_bias
+        self.fit_bias = fit_bias
+        self._user_weight = data.by_user.gather(data.weight)
+        self._item_weight = data.by_item.gather(data.weight)
+        features = data.features
+        if features.shape[1]:
+            # The coefficient step is one small ridge regression whose Gram matrix is
+            # fixed for the whole fit.
+            total = data.weight.sum()
+            self._feature_gram = features.T @ (features * data.weight[:, None])
+            self._feature_gram[np.diag_indices_from(self._feature_gram)] += total * alpha_bias
+
+    def _solve_side(self, side: SideIndex, target, weight, other_bias, other_factors, bias, factors):
+        als_half_step(
+            side.chunks,
+            side.indptr,
+            side.other,
+            side.gather(target),
+            weight,
+            other_bias,
+            other_factors,
+            self.alpha,
+            self.alpha_bias,
+            self.fit_bias,
+            bias,
+            factors,
+        )
+
+    def epoch(self, model: FactorModel) -> None:
+        data = self.data
+        target = data.target - data.features @ model.coef if model.coef.size else data.target
+        self._solve_side(
+            data.by_user, target, self._user_weight,
+            model.item_bias, model.item_factors, model.user_bias, model.user_factors,
+        )
+        self._solve_side(
+            data.by_item, target, self._item_weight,
+            model.user_bias, model.user_factors, model.item_bias, model.item_factors,
+        )
+        if model.coef.size:
+            residual = target - model.estimate(data) + data.features @ model.coef
+            rhs = data.features.T @ (data.weight * residual)
+            model.coef[:] = np.linalg.solve(self._feature_gram, rhs)

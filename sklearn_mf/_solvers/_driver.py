@@ -1,0 +1,91 @@
+"""The epoch loop shared by every solver: stopping rules, divergence, verbose output."""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .._ratings import RatingData
+from ._model import FactorModel, objective
+
+
+@dataclass
+class TrainingResult:
+    model: FactorModel
+    n_iter: int
+    loss_curve: list[float]
+    validation_scores: list[float] | None
+    converged: bool
+
+
+class _NoImprovement:
+    """Counts consecutive epochs whose score did not beat the best by ``tol`` (relative)."""
+
+    def __init__(self, tol: float | None, patience: int):
+        self.tol = 0.0 if tol is None else tol
+        self.patience = patience
+        self.best = float("inf")
+        self.count = 0
+
+    def update(self, score: float) -> bool:
+        """Record ``score`` (lower is better); return True when it is a new best."""
+        improved = score < self.best - self.tol * abs(self.best)
+        self.count = 0 if improved else self.count + 1
+        is_best = score < self.best
+        self.best = min(self.best, score)
+        return is_best
+
+    @property
+    def exhausted(self) -> bool:
+        return self.count >= self.patience
+
+
+def train(
+    solver,
+    model: FactorModel,
+    data: RatingData,
+    *,
+    alpha: float,
+    alpha_bias: float,
+    max_iter: int,
+    tol: float | None,
+    n_iter_no_change: int,
+    validation_rmse: Callable[[FactorModel], float] | None,
+    verbose: int,
+    solver_name: str,
+) -> TrainingResult:
+    """Run ``solver.epoch`` until the stopping rule fires or ``max_iter`` epochs pass.
+
+    Without a validation set, training stops once the training loss has failed to
+    improve by ``tol`` (relative) for ``n_iter_no_change`` epochs; with one, the same
+    rule applies to the validation RMSE and the best model seen is returned. ``tol=None``
+    disables stopping. A non-finite loss raises ``ValueError`` instead of leaving NaN
+    parameters behind.
+    """
+    loss_curve: list[float] = []
+    scores: list[float] | None = [] if validation_rmse is not None else None
+    monitor = _NoImprovement(tol, n_iter_no_change)
+    best = model
+    for epoch in range(1, max_iter + 1):
+        start = time.perf_counter()
+        solver.epoch(model)
+        loss = objective(model, data, alpha, alpha_bias)
+        if not model.is_finite() or loss != loss or loss == float("inf"):
+            raise ValueError(
+                f"solver={solver_name!r} diverged at epoch {epoch}: the training loss "
+                f"became {loss}. Lower learning_rate or raise alpha."
+            )
+        loss_curve.append(loss)
+        message = f"Epoch {epoch}: loss {loss:.6f}"
+        if scores is not None:
+            score = validation_rmse(model)
+            scores.append(score)
+            message += f", validation RMSE {score:.5f}"
+            if monitor.update(score):
+                best = model.copy()
+        else:
+            monitor.update(loss)
+        if verbose:
+            print(f"{message}, {time.perf_counter() - start:.2f} s")
+        if tol is not None and monitor.exhausted:
+            return TrainingResult(best if scores is not None else model, epoch, loss_curve, scores, True)
+    return TrainingResult(best if scores is not None else model, max_iter, loss_curve, scores, False)

@@ -1,0 +1,49 @@
+"""Stochastic gradient descent over shuffled ratings (Funk/Koren SVD, as in Surprise)."""
+
+import numpy as np
+
+from .._kernels._sgd import sgd_epoch
+from .._ratings import RatingData
+from ._model import FactorModel
+
+
+class SGDSolver:
+    """One epoch visits every training rating once, in a fresh random order."""
+
+    def __init__(
+        self,
+        data: RatingData,
+        *,
+        alpha: float,
+        alpha_bias: float,
+        fit_bias: bool,
+        learning_rate: float,
+        random_state: np.random.RandomState,
+    ):
+        self.data = data
+        self.alpha = alpha
+        self.alpha_bias = alpha_bias
+        self.fit_bias = fit_bias
+        self.learning_rate = learning_rate
+        self.random_state = random_state
+
+    def epoch(self, model: FactorModel) -> None:
+        data = self.data
+        order = self.random_state.permutation(data.n_ratings).astype(np.int64)
+        sgd_epoch(
+            order,
+            data.user_codes,
+            data.item_codes,
+            data.target,
+            data.weight,
+            data.features,
+            self.learning_rate,
+            self.alpha,
+            self.alpha_bias,
+            self.fit_bias,
+            model.user_bias,
+            model.item_bias,
+            model.user_factors,
+            model.item_factors,
+            model.coef,
+        )

@@ -1,0 +1,1 @@
+"""Validation helpers, thread control and the private scikit-learn imports."""
