@@ -60,10 +60,10 @@ class MatrixFactorization(BaseFactorization):
         ``"sgd"`` takes a gradient step per rating, visiting them in a new random
         order each epoch, as Surprise's ``SVD`` does.
 
-    alpha : float, default=0.05
+    alpha : float, default=0.09
         L2 penalty on the latent vectors, per rating. Must be positive.
 
-    alpha_bias : float, default=0.02
+    alpha_bias : float, default=0.05
         L2 penalty on the biases and feature coefficients, per rating.
 
     fit_bias : bool, default=True
@@ -72,7 +72,7 @@ class MatrixFactorization(BaseFactorization):
     max_iter : int, default=20
         Maximum number of epochs (one ALS sweep, or one SGD pass over the ratings).
 
-    tol : float or None, default=1e-4
+    tol : float or None, default=1e-3
         Training stops when the monitored score (training loss, or validation RMSE
         with ``early_stopping``) has not improved by at least ``tol`` times its best
         value for ``n_iter_no_change`` consecutive epochs. ``None`` runs all
@@ -214,11 +214,11 @@ class MatrixFactorization(BaseFactorization):
         n_components: int = 64,
         *,
         solver: str = "als",
-        alpha: float = 0.05,
-        alpha_bias: float = 0.02,
+        alpha: float = 0.09,
+        alpha_bias: float = 0.05,
         fit_bias: bool = True,
         max_iter: int = 20,
-        tol: float | None = 1e-4,
+        tol: float | None = 1e-3,
         learning_rate: float = 0.005,
         init_std: float = 0.1,
         early_stopping: bool = False,

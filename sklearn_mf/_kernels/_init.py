@@ -9,28 +9,18 @@ vectors for the ids both fits share.
 import numba
 import numpy as np
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-@numba.njit(cache=True, nogil=True)
-def _splitmix64(state):
-    state = state + np.uint64(0x9E3779B97F4A7C15)
-    z = state
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return state, z ^ (z >> np.uint64(31))
-
+from ._random import GOLDEN, splitmix64
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def normal_rows(row_seeds, seed, scale, out):
     """Fill ``out[r]`` with N(0, scale^2) draws from a generator seeded by row seed r."""
     n_cols = out.shape[1]
     for r in numba.prange(out.shape[0]):
-        state = row_seeds[r] ^ (seed * _GOLDEN)
+        state = row_seeds[r] ^ (seed * GOLDEN)
         f = 0
         while f < n_cols:
-            state, a = _splitmix64(state)
-            state, b = _splitmix64(state)
+            state, a = splitmix64(state)
+            state, b = splitmix64(state)
             # 53-bit uniforms in (0, 1], then Box-Muller gives two normals.
             u1 = ((a >> np.uint64(11)) + np.uint64(1)) * (1.0 / 9007199254740992.0)
             u2 = (b >> np.uint64(11)) * (1.0 / 9007199254740992.0)

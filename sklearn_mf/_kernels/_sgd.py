@@ -1,9 +1,36 @@
 """One epoch of stochastic gradient descent over the ratings (Funk/Koren SVD)."""
 
 import numba
+import numpy as np
+
+from ._random import GOLDEN, splitmix64
 
 
 @numba.njit(cache=True, nogil=True)
+def user_blocked_order(indptr, rating_order, row_order, seed, out):
+    """Write a visiting order that takes the users in ``row_order``, each user's
+    ratings in a random order (Fisher-Yates driven by ``seed``).
+
+    Keeping one user's ratings together keeps that user's vector in cache, which
+    makes an epoch several times faster than a fully random order over the ratings
+    while the order stays random from epoch to epoch.
+    """
+    pos = 0
+    for n in range(row_order.shape[0]):
+        row = row_order[n]
+        start = indptr[row]
+        size = indptr[row + 1] - start
+        for j in range(size):
+            out[pos + j] = rating_order[start + j]
+        state = seed ^ (np.uint64(row) * GOLDEN)
+        for j in range(size - 1, 0, -1):
+            state, z = splitmix64(state)
+            pick = pos + np.int64(z % np.uint64(j + 1))
+            out[pos + j], out[pick] = out[pick], out[pos + j]
+        pos += size
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
 def sgd_epoch(
     order,
     user_codes,

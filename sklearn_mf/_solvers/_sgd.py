@@ -2,13 +2,17 @@
 
 import numpy as np
 
-from .._kernels._sgd import sgd_epoch
+from .._kernels._sgd import sgd_epoch, user_blocked_order
 from .._ratings import RatingData
 from ._model import FactorModel
 
 
 class SGDSolver:
-    """One epoch visits every training rating once, in a fresh random order."""
+    """One epoch visits every training rating once, in a fresh random order.
+
+    The order takes the users in random order and each user's ratings in random
+    order (see ``user_blocked_order``); Surprise visits them grouped by user too.
+    """
 
     def __init__(
         self,
@@ -29,7 +33,11 @@ class SGDSolver:
 
     def epoch(self, model: FactorModel) -> None:
         data = self.data
-        order = self.random_state.permutation(data.n_ratings).astype(np.int64)
+        side = data.by_user
+        order = np.empty(data.n_ratings, dtype=np.int64)
+        user_order = self.random_state.permutation(side.indptr.shape[0] - 1)
+        seed = np.uint64(self.random_state.randint(np.iinfo(np.int32).max))
+        user_blocked_order(side.indptr, side.order, user_order, seed, order)
         sgd_epoch(
             order,
             data.user_codes,

@@ -9,6 +9,7 @@ import http.client
 import io
 import os
 import shutil
+import textwrap
 import urllib.request
 import zipfile
 from collections.abc import Callable, Iterable
@@ -57,14 +58,14 @@ class _Variant:
     genres: _Table | None  # 100K only: genre names of u.item's 0/1 flag columns
 
 
-_USERS_1M = ("user", "gender", "age", "occupation", "zip")
-
 # sha256 of the official archives, from TensorFlow Datasets' pinned download checksums:
 # github tensorflow/datasets, tensorflow_datasets/url_checksums/movielens.txt
 # (commit 1c076ac3c19c8ea83e1d1a75e0623c9a699e0d7c), which also records the sizes
-# (100K: 4,924,029 B; 1M: 5,917,549 B; latest-small: 978,202 B). Each value is pinned
-# independently by many other loaders too (e.g. tensorflow/models' official movielens
-# script for ml-1m; several projects' download scripts for the other two).
+# (100K: 4,924,029 B; 1M: 5,917,549 B; latest-small: 978,202 B). The same values are
+# pinned independently elsewhere, e.g. ml-1m in tensorflow/examples,
+# lite/examples/recommendation/ml/data/example_generation_movielens.py; ml-100k
+# together with GroupLens' published MD5 0e33842e24a9c977be4e0107933c0723; and
+# ml-latest-small in a Julia DataDeps registration (GroupLens module).
 _VARIANTS = {
     "100k": _Variant(
         name="ml-100k",
@@ -88,7 +89,9 @@ _VARIANTS = {
         header=False,
         may_redistribute=False,
         ratings=_Table(("ratings.dat", "ratings_no_timestamp.dat"), "::"),
-        users=_Table(("users.dat",), "::", _USERS_1M),
+        users=_Table(
+            ("users.dat",), "::", ("user", "gender", "age", "occupation", "zip")
+        ),
         items=_Table(("movies.dat",), "::", ("item", "title", "genres")),
         genres=None,
     ),
@@ -236,7 +239,9 @@ def _fetch_archive(spec: _Variant, data_home: Path) -> Path:
     return path
 
 
-def _locate(spec: _Variant, data_home, download_if_missing: bool) -> _Source:
+def _locate(
+    spec: _Variant, data_home: str | os.PathLike | None, download_if_missing: bool
+) -> _Source:
     searched: list[Path] = []
     env = os.environ.get(_ENV_VAR)
     source = _find_source(Path(env), spec, searched) if env else None
@@ -313,6 +318,7 @@ def _read_items(source: _Source, spec: _Variant) -> pd.DataFrame:
         # "Action|Comedy" strings (1M, latest-small)
         table = _read_table(source, spec.items, spec)
         flags = table.pop("genres").str.get_dummies(sep="|")
+        dates = {}
     else:
         # One 0/1 column per genre after the named ones, in u.genre's order (100K)
         names = _read_table(source, spec.genres, spec)["genre"].tolist()
@@ -320,10 +326,10 @@ def _read_items(source: _Source, spec: _Variant) -> pd.DataFrame:
         items_table = _Table(spec.items.files, spec.items.sep, columns)
         table = _read_table(source, items_table, spec)
         flags = table[names]
-        table["release_date"] = pd.to_datetime(table["release_date"], format="%d-%b-%Y")
-    items = table[["item", "title"]].assign(year=_title_year(table["title"]))
-    if "release_date" in table:
-        items["release_date"] = table["release_date"]
+        dates = {
+            "release_date": pd.to_datetime(table["release_date"], format="%d-%b-%Y")
+        }
+    items = table[["item", "title"]].assign(year=_title_year(table["title"]), **dates)
     return pd.concat([items, flags.astype(np.int64)], axis=1).set_index("item")
 
 
@@ -336,17 +342,18 @@ def _describe(
         if spec.may_redistribute
         else "may not be redistributed without separate permission"
     )
-    return (
-        f"MovieLens {key} ({spec.name}), GroupLens Research.\n\n"
+    paragraphs = [
+        f"MovieLens {key} ({spec.name}), GroupLens Research.",
         f"{len(frame):,} ratings ({frame['rating'].min():g} to "
         f"{frame['rating'].max():g}), {timestamps} timestamps, by "
         f"{frame['user'].nunique():,} users of {frame['item'].nunique():,} items "
-        f"({len(items):,} items in the catalog).\nRead from {source.location}.\n\n"
+        f"({len(items):,} items in the catalog). Read from {source.location}.",
         "License (from the data set's README): research use only; no commercial "
         "use without permission from GroupLens; do not state or imply endorsement "
         f"by the University of Minnesota or GroupLens; the data {redistribution}. "
-        f"Publications using the data must cite:\n{_CITATION}\n"
-    )
+        f"Publications using the data must cite: {_CITATION}",
+    ]
+    return "\n\n".join(textwrap.fill(p, width=79) for p in paragraphs) + "\n"
 
 
 def fetch_movielens(
