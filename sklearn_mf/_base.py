@@ -26,11 +26,23 @@ class TrainingSet:
         # Features are standardised with the weighted moments so that alpha_bias acts
         # on every column alike and integer weights equal repeated rows.
         features = ratings.features
-        self.feature_mean = np.average(features, axis=0, weights=sample_weight) if features.shape[1] else np.zeros(0)
-        variance = np.average((features - self.feature_mean) ** 2, axis=0, weights=sample_weight) if features.shape[1] else np.zeros(0)
+        self.feature_mean = (
+            np.average(features, axis=0, weights=sample_weight)
+            if features.shape[1]
+            else np.zeros(0)
+        )
+        variance = (
+            np.average(
+                (features - self.feature_mean) ** 2, axis=0, weights=sample_weight
+            )
+            if features.shape[1]
+            else np.zeros(0)
+        )
         scale = np.sqrt(variance)
         self.feature_scale = np.where(scale > 0, scale, 1.0)
-        self.features = np.ascontiguousarray((features - self.feature_mean) / self.feature_scale)
+        self.features = np.ascontiguousarray(
+            (features - self.feature_mean) / self.feature_scale
+        )
 
 
 class BaseFactorization(RegressorMixin, BaseEstimator):
@@ -48,7 +60,9 @@ class BaseFactorization(RegressorMixin, BaseEstimator):
         validate_data(self, X, skip_check_array=True, reset=reset)
         return split_rating_columns(X, type(self).__name__)
 
-    def _validate_fit_input(self, X, y, sample_weight) -> tuple[RatingInput, np.ndarray, np.ndarray]:
+    def _validate_fit_input(
+        self, X, y, sample_weight
+    ) -> tuple[RatingInput, np.ndarray, np.ndarray]:
         if y is None:
             raise ValueError(
                 f"This {type(self).__name__} estimator requires y to be passed, but the "
@@ -64,7 +78,9 @@ class BaseFactorization(RegressorMixin, BaseEstimator):
         return ratings, y, sample_weight
 
     def _codes(self, ratings: RatingInput) -> tuple[np.ndarray, np.ndarray]:
-        return lookup_codes(self.users_, ratings.users), lookup_codes(self.items_, ratings.items)
+        return lookup_codes(self.users_, ratings.users), lookup_codes(
+            self.items_, ratings.items
+        )
 
     def predict(self, X) -> np.ndarray:
         """Predict the rating of each (user, item) row of ``X``.

@@ -33,13 +33,19 @@ def _canonical_numeric(values: np.ndarray, name: str) -> np.ndarray:
     if values.dtype.kind == "b":
         return values.astype(np.int64)
     if values.dtype.kind in "iu":
-        if values.dtype.kind == "u" and values.size and values.max() > np.iinfo(np.int64).max:
+        if (
+            values.dtype.kind == "u"
+            and values.size
+            and values.max() > np.iinfo(np.int64).max
+        ):
             raise ValueError(f"{name} ids exceed the int64 range.")
         return values.astype(np.int64, copy=False)
     values = values.astype(np.float64, copy=False)
     _reject_missing(values, name)
     if not np.isfinite(values).all():
-        raise ValueError(f"Input X contains infinity in the {name} column; ids must be finite.")
+        raise ValueError(
+            f"Input X contains infinity in the {name} column; ids must be finite."
+        )
     integral = np.all(values == np.round(values)) and np.all(np.abs(values) < 2.0**63)
     return values.astype(np.int64) if integral else values
 
@@ -53,7 +59,9 @@ def _canonical_scalar(value, name: str):
     if isinstance(value, Real):
         value = float(value)
         if not np.isfinite(value):
-            raise ValueError(f"Input X contains infinity in the {name} column; ids must be finite.")
+            raise ValueError(
+                f"Input X contains infinity in the {name} column; ids must be finite."
+            )
         return int(value) if value.is_integer() else value
     try:
         hash(value)
@@ -75,7 +83,9 @@ def canonical_ids(values, name: str) -> np.ndarray:
     if values.dtype.kind in _NUMERIC_KINDS:
         return _canonical_numeric(values, name)
     if values.dtype.kind == "c":
-        raise ValueError(f"Complex data not supported: {name} ids must be real numbers or strings.")
+        raise ValueError(
+            f"Complex data not supported: {name} ids must be real numbers or strings."
+        )
     values = values.astype(object, copy=False)
     _reject_missing(values, name)
     out = np.empty(values.shape[0], dtype=object)

@@ -271,7 +271,9 @@ class MatrixFactorization(BaseFactorization):
             The fitted estimator.
         """
         if self.n_jobs == 0:
-            raise ValueError("The 'n_jobs' parameter of MatrixFactorization must not be 0.")
+            raise ValueError(
+                "The 'n_jobs' parameter of MatrixFactorization must not be 0."
+            )
         ratings, y, sample_weight = self._validate_fit_input(X, y, sample_weight)
         rng = check_random_state(self.random_state)
         init_seed, order_seed, split_seed = rng.randint(_SEED_MAX, size=3)
@@ -322,6 +324,7 @@ class MatrixFactorization(BaseFactorization):
                 f"MatrixFactorization stopped after max_iter={self.max_iter} epochs "
                 "before the stopping rule was met; raise max_iter or tol.",
                 ConvergenceWarning,
+                stacklevel=2,
             )
         return self
 
@@ -338,11 +341,15 @@ class MatrixFactorization(BaseFactorization):
         order = np.random.RandomState(seed).permutation(n_samples)
         parts = [np.sort(order[n_validation:]), np.sort(order[:n_validation])]
         (train_ratings, val_ratings) = (
-            RatingInput(ratings.users[p], ratings.items[p], ratings.features[p]) for p in parts
+            RatingInput(ratings.users[p], ratings.items[p], ratings.features[p])
+            for p in parts
         )
         train_weight = sample_weight[parts[0]]
         if not train_weight.any():
-            raise ValueError("The ratings left for training after the validation split all have zero sample_weight.")
+            raise ValueError(
+                "The ratings left for training after the validation split all have "
+                "zero sample_weight."
+            )
         validation = (val_ratings, y[parts[1]], sample_weight[parts[1]])
         return train_ratings, y[parts[0]], train_weight, validation
 
@@ -359,10 +366,22 @@ class MatrixFactorization(BaseFactorization):
         def rmse(model: FactorModel) -> float:
             base = train_set.global_mean + features @ model.coef
             predict_codes(
-                user_codes, item_codes, base, model.user_bias, model.item_bias,
-                model.user_factors, model.item_factors, lower, upper, out,
+                user_codes,
+                item_codes,
+                base,
+                model.user_bias,
+                model.item_bias,
+                model.user_factors,
+                model.item_factors,
+                lower,
+                upper,
+                out,
             )
-            return float(np.sqrt(np.average((y - out) ** 2, weights=weight if weight.any() else None)))
+            return float(
+                np.sqrt(
+                    np.average((y - out) ** 2, weights=weight if weight.any() else None)
+                )
+            )
 
         return rmse
 
@@ -370,8 +389,15 @@ class MatrixFactorization(BaseFactorization):
         k = self.n_components
         user_factors = np.empty((len(train_set.users), k))
         item_factors = np.empty((len(train_set.items), k))
-        normal_rows(id_seeds(train_set.users), np.uint64(2 * seed), self.init_std, user_factors)
-        normal_rows(id_seeds(train_set.items), np.uint64(2 * seed + 1), self.init_std, item_factors)
+        normal_rows(
+            id_seeds(train_set.users), np.uint64(2 * seed), self.init_std, user_factors
+        )
+        normal_rows(
+            id_seeds(train_set.items),
+            np.uint64(2 * seed + 1),
+            self.init_std,
+            item_factors,
+        )
         model = FactorModel(
             user_bias=np.zeros(len(train_set.users)),
             item_bias=np.zeros(len(train_set.items)),
@@ -390,8 +416,22 @@ class MatrixFactorization(BaseFactorization):
                 f"({self.user_factors_.shape[1]}), got {self.n_components}."
             )
         for ids, previous_ids, bias, factors, previous_bias, previous_factors in (
-            (train_set.users, self.users_, model.user_bias, model.user_factors, self.user_bias_, self.user_factors_),
-            (train_set.items, self.items_, model.item_bias, model.item_factors, self.item_bias_, self.item_factors_),
+            (
+                train_set.users,
+                self.users_,
+                model.user_bias,
+                model.user_factors,
+                self.user_bias_,
+                self.user_factors_,
+            ),
+            (
+                train_set.items,
+                self.items_,
+                model.item_bias,
+                model.item_factors,
+                self.item_bias_,
+                self.item_factors_,
+            ),
         ):
             codes = lookup_codes(previous_ids, ids)
             known = codes >= 0

@@ -11,6 +11,7 @@ import numpy as np
 
 from ._random import GOLDEN, splitmix64
 
+
 @numba.njit(cache=True, nogil=True, parallel=True)
 def normal_rows(row_seeds, seed, scale, out):
     """Fill ``out[r]`` with N(0, scale^2) draws from a generator seeded by row seed r."""

@@ -1,7 +1,6 @@
 """Scoring kernels: predictions and residuals for arrays of (user, item) codes."""
 
 import numba
-import numpy as np
 
 
 @numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)

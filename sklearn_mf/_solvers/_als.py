@@ -10,7 +10,9 @@ from ._model import FactorModel
 class ALSSolver:
     """One epoch solves for all users, then all items, then the feature coefficients."""
 
-    def __init__(self, data: RatingData, *, alpha: float, alpha_bias: float, fit_bias: bool, **_):
+    def __init__(
+        self, data: RatingData, *, alpha: float, alpha_bias: float, fit_bias: bool, **_
+    ):
         self.data = data
         self.alpha = alpha
         self.alpha_bias = alpha_bias
@@ -23,9 +25,13 @@ class ALSSolver:
             # fixed for the whole fit.
             total = data.weight.sum()
             self._feature_gram = features.T @ (features * data.weight[:, None])
-            self._feature_gram[np.diag_indices_from(self._feature_gram)] += total * alpha_bias
+            self._feature_gram[np.diag_indices_from(self._feature_gram)] += (
+                total * alpha_bias
+            )
 
-    def _solve_side(self, side: SideIndex, target, weight, other_bias, other_factors, bias, factors):
+    def _solve_side(
+        self, side: SideIndex, target, weight, other_bias, other_factors, bias, factors
+    ):
         als_half_step(
             side.chunks,
             side.indptr,
@@ -43,16 +49,29 @@ class ALSSolver:
 
     def epoch(self, model: FactorModel) -> None:
         data = self.data
-        target = data.target - data.features @ model.coef if model.coef.size else data.target
-        self._solve_side(
-            data.by_user, target, self._user_weight,
-            model.item_bias, model.item_factors, model.user_bias, model.user_factors,
+        target = (
+            data.target - data.features @ model.coef if model.coef.size else data.target
         )
         self._solve_side(
-            data.by_item, target, self._item_weight,
-            model.user_bias, model.user_factors, model.item_bias, model.item_factors,
+            data.by_user,
+            target,
+            self._user_weight,
+            model.item_bias,
+            model.item_factors,
+            model.user_bias,
+            model.user_factors,
+        )
+        self._solve_side(
+            data.by_item,
+            target,
+            self._item_weight,
+            model.user_bias,
+            model.user_factors,
+            model.item_bias,
+            model.item_factors,
         )
         if model.coef.size:
-            residual = target - model.estimate(data) + data.features @ model.coef
+            # Residual of everything but the feature term, regressed on the features.
+            residual = data.target - model.estimate(data) + data.features @ model.coef
             rhs = data.features.T @ (data.weight * residual)
             model.coef[:] = np.linalg.solve(self._feature_gram, rhs)

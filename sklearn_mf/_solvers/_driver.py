@@ -87,5 +87,9 @@ def train(
         if verbose:
             print(f"{message}, {time.perf_counter() - start:.2f} s")
         if tol is not None and monitor.exhausted:
-            return TrainingResult(best if scores is not None else model, epoch, loss_curve, scores, True)
-    return TrainingResult(best if scores is not None else model, max_iter, loss_curve, scores, False)
+            return TrainingResult(
+                best if scores is not None else model, epoch, loss_curve, scores, True
+            )
+    return TrainingResult(
+        best if scores is not None else model, max_iter, loss_curve, scores, False
+    )

@@ -46,7 +46,9 @@ class FactorModel:
         return out
 
 
-def objective(model: FactorModel, data: RatingData, alpha: float, alpha_bias: float) -> float:
+def objective(
+    model: FactorModel, data: RatingData, alpha: float, alpha_bias: float
+) -> float:
     """The training objective divided by the total sample weight.
 
     ``sum_r w_r [e_r^2 + alpha (|p_u|^2 + |q_i|^2) + alpha_bias (b_u^2 + b_i^2 + |c|^2)]``

@@ -239,8 +239,9 @@ def make_ratings(
     bias_std = _check_real("bias_std", bias_std, 0.0)
     factor_std = _check_real("factor_std", factor_std, 0.0)
     random_state = check_random_state(random_state)
-    # sklearn's RandomState seeds a Generator: only Generator.choice samples distinct
-    # cells out of up to ~1e10 without a permutation of all of them.
+    # sklearn's RandomState seeds a Generator: its normal draws are faster, and its
+    # choice(replace=False) draws a few indices out of millions without permuting
+    # them all, as RandomState.choice does.
     rng = np.random.default_rng(random_state.randint(2**32, size=4, dtype=np.uint64))
 
     truth = Bunch(

@@ -37,7 +37,9 @@ def as_2d(X) -> np.ndarray | pd.DataFrame:
         X = np.asarray(X, dtype=object)
     X = np.asarray(X)
     if X.dtype.kind == "c":
-        raise ValueError("Complex data not supported: X must hold ids and real features.")
+        raise ValueError(
+            "Complex data not supported: X must hold ids and real features."
+        )
     if X.ndim != 2:
         raise ValueError(
             f"Expected a 2D array for X, got {X.ndim}D array instead. X must have one "

@@ -1,0 +1,34 @@
+"""Fixtures for the dataset tests."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+_FOLDERS = ("ml-100k", "ml-1m", "ml-latest-small")
+
+
+def _in_ci() -> bool:
+    # CI services set CI=true; an explicit CI=0/false means a local run.
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="session")
+def movielens_home() -> Path:
+    """The ``SKLEARN_MF_DATA`` folder holding the real MovieLens copies.
+
+    Skips the test when the data are absent, unless the ``CI`` environment
+    variable is set: there missing data fail the run loudly, so that the tests on
+    real data can never be skipped silently in CI.
+    """
+    root = os.environ.get("SKLEARN_MF_DATA", "")
+    missing = [f for f in _FOLDERS if not root or not (Path(root) / f).is_dir()]
+    if missing:
+        reason = (
+            f"MovieLens data not found ({', '.join(missing)}): set SKLEARN_MF_DATA "
+            "to the folder holding ml-100k/, ml-1m/ and ml-latest-small/"
+        )
+        if _in_ci():
+            pytest.fail(f"{reason}. They are required when CI is set.", pytrace=False)
+        pytest.skip(reason)
+    return Path(root)

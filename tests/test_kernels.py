@@ -1,0 +1,178 @@
+"""Kernels against small dense NumPy references."""
+
+import numpy as np
+import pytest
+
+from sklearn_mf._kernels._als import als_half_step
+from sklearn_mf._kernels._init import normal_rows
+from sklearn_mf._kernels._linalg import cholesky_solve_inplace
+from sklearn_mf._kernels._predict import predict_codes
+from sklearn_mf._kernels._sgd import sgd_epoch, user_blocked_order
+from sklearn_mf._ratings import RatingData
+
+
+@pytest.fixture
+def small_problem():
+    rng = np.random.RandomState(0)
+    n_users, n_items, k = 7, 5, 3
+    pairs = np.array([(u, i) for u in range(n_users) for i in range(n_items)])
+    keep = rng.rand(len(pairs)) < 0.6
+    pairs = pairs[keep]
+    users, items = pairs[:, 0].astype(np.int32), pairs[:, 1].astype(np.int32)
+    target = rng.randn(len(pairs))
+    weight = rng.uniform(0.5, 2.0, len(pairs))
+    data = RatingData.build(
+        users, items, target, weight, np.zeros((len(pairs), 0)), n_users, n_items, k, 3
+    )
+    return data, rng.randn(n_items, k), rng.randn(n_items), k
+
+
+def test_cholesky_solve_matches_numpy():
+    rng = np.random.RandomState(1)
+    m = rng.randn(6, 6)
+    a = m @ m.T + 6 * np.eye(6)
+    b = rng.randn(6)
+    expected = np.linalg.solve(a, b)
+    cholesky_solve_inplace(a.copy(), b)
+    np.testing.assert_allclose(b, expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("fit_bias", [True, False])
+def test_als_half_step_is_the_weighted_ridge_solution(small_problem, fit_bias):
+    data, item_factors, item_bias, k = small_problem
+    alpha, alpha_bias = 0.3, 0.1
+    side = data.by_user
+    n_users = side.indptr.shape[0] - 1
+    bias, factors = np.full(n_users, 9.0), np.full((n_users, k), 9.0)
+    als_half_step(
+        side.chunks,
+        side.indptr,
+        side.other,
+        side.gather(data.target),
+        side.gather(data.weight),
+        item_bias,
+        item_factors,
+        alpha,
+        alpha_bias,
+        fit_bias,
+        bias,
+        factors,
+    )
+    for u in range(n_users):
+        rows = data.user_codes == u
+        z = item_factors[data.item_codes[rows]]
+        if fit_bias:
+            z = np.hstack([np.ones((z.shape[0], 1)), z])
+        w = data.weight[rows]
+        t = data.target[rows] - item_bias[data.item_codes[rows]]
+        penalty = np.full(z.shape[1], alpha)
+        if fit_bias:
+            penalty[0] = alpha_bias
+        solution = np.linalg.solve(
+            z.T @ (w[:, None] * z) + w.sum() * np.diag(penalty), z.T @ (w * t)
+        )
+        np.testing.assert_allclose(factors[u], solution[-k:], rtol=1e-9, atol=1e-12)
+        if fit_bias:
+            assert bias[u] == pytest.approx(solution[0], rel=1e-9, abs=1e-12)
+
+
+def test_als_half_step_zeroes_rows_without_weight(small_problem):
+    data, item_factors, item_bias, k = small_problem
+    side = data.by_user
+    weight = np.zeros(side.order.shape[0])
+    bias, factors = np.ones(7), np.ones((7, k))
+    als_half_step(
+        side.chunks,
+        side.indptr,
+        side.other,
+        side.gather(data.target),
+        weight,
+        item_bias,
+        item_factors,
+        0.1,
+        0.1,
+        True,
+        bias,
+        factors,
+    )
+    assert not bias.any() and not factors.any()
+
+
+def test_predict_codes_applies_fallbacks_and_clipping():
+    user_bias, item_bias = np.array([0.5, -0.5]), np.array([1.0, 2.0])
+    p, q = np.array([[1.0, 2.0], [0.0, 1.0]]), np.array([[1.0, 1.0], [2.0, 0.0]])
+    users = np.array([0, 1, -1, 0, -1], dtype=np.int32)
+    items = np.array([1, 0, 1, -1, -1], dtype=np.int32)
+    base = np.full(5, 3.0)
+    out = np.empty(5)
+    predict_codes(users, items, base, user_bias, item_bias, p, q, -np.inf, np.inf, out)
+    expected = [3 + 0.5 + 2 + 2, 3 - 0.5 + 1 + 1, 3 + 2, 3 + 0.5, 3]
+    np.testing.assert_allclose(out, expected)
+    predict_codes(users, items, base, user_bias, item_bias, p, q, 1.0, 5.0, out)
+    np.testing.assert_allclose(out, np.clip(expected, 1, 5))
+
+
+def test_sgd_epoch_matches_python_reference():
+    rng = np.random.RandomState(2)
+    n, k = 40, 3
+    users = rng.randint(0, 4, n).astype(np.int32)
+    items = rng.randint(0, 5, n).astype(np.int32)
+    target, weight = rng.randn(n), rng.uniform(0, 2, n)
+    features = rng.randn(n, 2)
+    order = rng.permutation(n).astype(np.int64)
+    state = [np.zeros(4), np.zeros(5), rng.randn(4, k), rng.randn(5, k), np.zeros(2)]
+    expected = [a.copy() for a in state]
+    lr, alpha, alpha_bias = 0.05, 0.1, 0.02
+    bu, bi, p, q, c = expected
+    for r in order:
+        u, i, s = users[r], items[r], lr * weight[r]
+        err = target[r] - (bu[u] + bi[i] + p[u] @ q[i] + features[r] @ c)
+        bu[u] += s * (err - alpha_bias * bu[u])
+        bi[i] += s * (err - alpha_bias * bi[i])
+        p[u], q[i] = (
+            p[u] + s * (err * q[i] - alpha * p[u]),
+            q[i] + s * (err * p[u] - alpha * q[i]),
+        )
+        c += s * (err * features[r] - alpha_bias * c)
+    sgd_epoch(
+        order,
+        users,
+        items,
+        target,
+        weight,
+        features,
+        lr,
+        alpha,
+        alpha_bias,
+        True,
+        *state,
+    )
+    for got, want in zip(state, expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_user_blocked_order_is_a_permutation_grouped_by_user():
+    indptr = np.array([0, 3, 3, 7, 8])
+    rating_order = np.array([10, 11, 12, 20, 21, 22, 23, 30])
+    row_order = np.array([2, 0, 3, 1])
+    out = np.empty(8, dtype=np.int64)
+    user_blocked_order(indptr, rating_order, row_order, np.uint64(5), out)
+    assert sorted(out[:4]) == [20, 21, 22, 23]
+    assert sorted(out[4:7]) == [10, 11, 12]
+    assert out[7] == 30
+    again = np.empty(8, dtype=np.int64)
+    user_blocked_order(indptr, rating_order, row_order, np.uint64(5), again)
+    np.testing.assert_array_equal(out, again)
+
+
+def test_normal_rows_are_seeded_per_row_and_standard_normal():
+    seeds = np.arange(20000, dtype=np.uint64)
+    out = np.empty((20000, 5))
+    normal_rows(seeds, np.uint64(3), 1.0, out)
+    assert abs(out.mean()) < 0.02 and abs(out.std() - 1) < 0.02
+    subset = np.empty((2, 5))
+    normal_rows(seeds[[7, 3]], np.uint64(3), 1.0, subset)
+    np.testing.assert_array_equal(subset, out[[7, 3]])
+    other_seed = np.empty((2, 5))
+    normal_rows(seeds[[7, 3]], np.uint64(4), 1.0, other_seed)
+    assert not np.allclose(other_seed, subset)
