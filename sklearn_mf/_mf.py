@@ -204,7 +204,11 @@ class MatrixFactorization(BaseFactorization):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "clip": ["boolean"],
         "warm_start": ["boolean"],
-        "n_jobs": [Integral, None],
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -270,10 +274,6 @@ class MatrixFactorization(BaseFactorization):
         self : MatrixFactorization
             The fitted estimator.
         """
-        if self.n_jobs == 0:
-            raise ValueError(
-                "The 'n_jobs' parameter of MatrixFactorization must not be 0."
-            )
         ratings, y, sample_weight = self._validate_fit_input(X, y, sample_weight)
         rng = check_random_state(self.random_state)
         init_seed, order_seed, split_seed = rng.randint(_SEED_MAX, size=3)

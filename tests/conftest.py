@@ -1,4 +1,4 @@
-"""Fixtures for the dataset tests."""
+"""Shared fixtures: the real MovieLens data, found through SKLEARN_MF_DATA."""
 
 import os
 from pathlib import Path
@@ -32,3 +32,11 @@ def movielens_home() -> Path:
             pytest.fail(f"{reason}. They are required when CI is set.", pytrace=False)
         pytest.skip(reason)
     return Path(root)
+
+
+@pytest.fixture(scope="session")
+def ml100k(movielens_home):
+    """ML-100K as (X DataFrame [user, item], y Series)."""
+    from sklearn_mf.datasets import fetch_movielens
+
+    return fetch_movielens("100k", download_if_missing=False, return_X_y=True)
