@@ -26,23 +26,11 @@ class TrainingSet:
         # Features are standardised with the weighted moments so that alpha_bias acts
         # on every column alike and integer weights equal repeated rows.
         features = ratings.features
-        self.feature_mean = (
-            np.average(features, axis=0, weights=sample_weight)
-            if features.shape[1]
-            else np.zeros(0)
-        )
-        variance = (
-            np.average(
-                (features - self.feature_mean) ** 2, axis=0, weights=sample_weight
-            )
-            if features.shape[1]
-            else np.zeros(0)
-        )
-        scale = np.sqrt(variance)
+        self.feature_mean = features.T @ sample_weight / sample_weight.sum()
+        centred = features - self.feature_mean
+        scale = np.sqrt((centred**2).T @ sample_weight / sample_weight.sum())
         self.feature_scale = np.where(scale > 0, scale, 1.0)
-        self.features = np.ascontiguousarray(
-            (features - self.feature_mean) / self.feature_scale
-        )
+        self.features = np.ascontiguousarray(centred / self.feature_scale)
 
 
 class BaseFactorization(RegressorMixin, BaseEstimator):

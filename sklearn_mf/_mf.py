@@ -294,6 +294,10 @@ class MatrixFactorization(BaseFactorization):
                 4 * n_threads,
             )
             model = self._initial_model(train_set, init_seed)
+            # The objective does not involve rows without weight; zero vectors make
+            # them predict like unknown ids, whichever solver runs.
+            model.user_factors[data.by_user.row_weight == 0] = 0.0
+            model.item_factors[data.by_item.row_weight == 0] = 0.0
             solver = SOLVERS[self.solver](
                 data,
                 alpha=self.alpha,

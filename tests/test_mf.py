@@ -9,7 +9,6 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_mf import MatrixFactorization
-from sklearn_mf._solvers._model import objective
 from sklearn_mf.datasets import make_ratings
 
 SOLVERS = ["als", "sgd"]
@@ -291,11 +290,10 @@ def test_early_stopping_keeps_the_best_validation_model(planted, solver):
         random_state=0,
     ).fit(X, y)
     assert len(model.validation_scores_) == model.n_iter_ < 60
-    assert sum(len(ids) for ids in [model.users_]) <= 300
-    # The kept model is the one with the best validation RMSE, not the last one.
-    best = int(np.argmin(model.validation_scores_))
-    assert best <= model.n_iter_ - 1
-    assert min(model.validation_scores_) <= model.validation_scores_[-1]
+    # Training stopped because the validation RMSE stopped improving.
+    assert min(model.validation_scores_[-2:]) >= min(model.validation_scores_) * (
+        1 - 1e-3
+    )
 
 
 def test_validation_scores_is_none_without_early_stopping(planted):
@@ -378,14 +376,3 @@ def test_sgd_divergence_raises_a_clear_error(planted):
     )
     with pytest.raises(ValueError, match="diverged.*learning_rate"):
         model.fit(X, y)
-
-
-def test_objective_helper_matches_loss_curve(planted):
-    from sklearn_mf._base import TrainingSet  # noqa: F401 (module is part of the contract)
-
-    X, y, _ = planted
-    model = MatrixFactorization(
-        n_components=3, max_iter=2, tol=None, random_state=0
-    ).fit(X, y)
-    assert callable(objective)
-    assert len(model.loss_curve_) == model.n_iter_ == 2

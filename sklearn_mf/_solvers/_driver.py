@@ -28,7 +28,9 @@ class _NoImprovement:
 
     def update(self, score: float) -> bool:
         """Record ``score`` (lower is better); return True when it is a new best."""
-        improved = score < self.best - self.tol * abs(self.best)
+        improved = self.best == float("inf") or score < self.best - self.tol * abs(
+            self.best
+        )
         self.count = 0 if improved else self.count + 1
         is_best = score < self.best
         self.best = min(self.best, score)
