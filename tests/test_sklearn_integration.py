@@ -125,3 +125,23 @@ def test_fit_restores_the_numba_thread_count(ratings):
     before = numba.get_num_threads()
     MatrixFactorization(n_components=2, max_iter=2, n_jobs=1, random_state=0).fit(X, y)
     assert numba.get_num_threads() == before
+
+
+def test_no_oversubscription_inside_parallel_grid_search(ratings):
+    from sklearn_mf.utils._threads import effective_threads
+
+    X, y = ratings
+
+    def threads_in_worker(estimator, X, y):
+        return effective_threads(estimator.n_jobs)
+
+    search = GridSearchCV(
+        MatrixFactorization(n_components=2, max_iter=2, n_jobs=-1, random_state=0),
+        {"alpha": [0.05, 0.1]},
+        cv=2,
+        scoring=threads_in_worker,
+        n_jobs=2,
+    ).fit(X, y)
+    # joblib gives each of its 2 workers an equal share of the CPUs through
+    # NUMBA_NUM_THREADS, so n_jobs=-1 inside a worker cannot oversubscribe.
+    assert np.all(search.cv_results_["mean_test_score"] == max(1, joblib.cpu_count() // 2))
