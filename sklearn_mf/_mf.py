@@ -136,7 +136,7 @@ class MatrixFactorization(BaseFactorization):
     items_ : ndarray of shape (n_items,)
         Distinct item ids seen in ``fit``, sorted (numbers before strings).
 
-    coef_ : ndarray of shape (n_features_in_ - 2,)
+    coef_ : ndarray of shape (`n_features_in_` - 2,)
         Coefficients of the side features, in the units of the input columns.
 
     rating_range_ : tuple of float
@@ -154,7 +154,7 @@ class MatrixFactorization(BaseFactorization):
     n_features_in_ : int
         Number of columns of ``X`` seen in ``fit``, ids included.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of ``X`` seen in ``fit``, when they are all strings.
 
     See Also
@@ -328,7 +328,7 @@ class MatrixFactorization(BaseFactorization):
                 f"MatrixFactorization stopped after max_iter={self.max_iter} epochs "
                 "before the stopping rule was met; raise max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         return self
 

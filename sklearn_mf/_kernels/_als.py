@@ -10,7 +10,7 @@ import numpy as np
 from ._linalg import cholesky_solve_inplace
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
 def als_half_step(
     chunk_bounds,
     indptr,

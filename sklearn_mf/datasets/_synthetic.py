@@ -194,7 +194,7 @@ def make_ratings(
 
     random_state : int, RandomState instance or None, default=None
         Determines the random draws. Pass an int for reproducible output across
-        multiple function calls. See :term:`Glossary <random_state>`.
+        multiple function calls.
 
     Returns
     -------
