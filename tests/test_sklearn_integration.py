@@ -144,4 +144,6 @@ def test_no_oversubscription_inside_parallel_grid_search(ratings):
     ).fit(X, y)
     # joblib gives each of its 2 workers an equal share of the CPUs through
     # NUMBA_NUM_THREADS, so n_jobs=-1 inside a worker cannot oversubscribe.
-    assert np.all(search.cv_results_["mean_test_score"] == max(1, joblib.cpu_count() // 2))
+    assert np.all(
+        search.cv_results_["mean_test_score"] == max(1, joblib.cpu_count() // 2)
+    )
