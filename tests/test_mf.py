@@ -74,15 +74,23 @@ def test_als_training_loss_never_increases(planted):
     assert np.all(np.diff(model.loss_curve_) <= 1e-12)
 
 
-def test_both_solvers_reach_the_same_objective(planted):
+@pytest.mark.parametrize("with_features", [False, True])
+def test_both_solvers_reach_the_same_objective(planted, with_features):
     X, y, _ = planted
+    if with_features:
+        # A weighted feature column with a real effect on the ratings.
+        feature = np.random.RandomState(0).randn(len(y))
+        X, y = np.column_stack([X, feature]), y + 0.3 * feature
+    weight = np.random.RandomState(1).uniform(0.5, 1.5, len(y))
     params = dict(n_components=4, alpha=0.05, alpha_bias=0.02, random_state=0, tol=None)
-    als = MatrixFactorization(solver="als", max_iter=30, **params).fit(X, y)
-    sgd = MatrixFactorization(
-        solver="sgd", max_iter=150, learning_rate=0.01, **params
-    ).fit(X, y)
+    als = MatrixFactorization(solver="als", max_iter=30, **params)
+    als.fit(X, y, sample_weight=weight)
+    sgd = MatrixFactorization(solver="sgd", max_iter=150, learning_rate=0.01, **params)
+    sgd.fit(X, y, sample_weight=weight)
     # The loss curves hold the documented objective divided by the total weight.
     assert sgd.loss_curve_[-1] == pytest.approx(als.loss_curve_[-1], rel=0.01)
+    if with_features:
+        assert sgd.coef_[0] == pytest.approx(als.coef_[0], rel=0.05)
 
 
 def test_loss_curve_is_the_documented_objective():
