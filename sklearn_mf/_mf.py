@@ -281,7 +281,7 @@ class MatrixFactorization(BaseFactorization):
             ratings, y, sample_weight, split_seed
         )
         train_set = TrainingSet(ratings, y, sample_weight)
-        with numba_threads(self.n_jobs) as n_threads:
+        with numba_threads(self.n_jobs, single_blas_thread=True) as n_threads:
             data = RatingData.build(
                 train_set.user_codes,
                 train_set.item_codes,

@@ -10,14 +10,16 @@ class SideIndex:
     """Ratings grouped by the rows of one side, in CSR layout.
 
     ``order[indptr[r]:indptr[r + 1]]`` are the positions (in the original rating order)
-    of the ratings of row ``r``, and ``other[...]`` the codes of the other side there.
-    ``chunks`` splits the rows into contiguous blocks of about equal work for the
-    parallel half-step.
+    of the ratings of row ``r``; ``other``, ``target`` and ``weight`` hold the other
+    side's codes, the targets and the weights in that order. ``chunks`` splits the rows
+    into contiguous blocks of about equal work for the parallel half-step.
     """
 
     indptr: np.ndarray
     order: np.ndarray
     other: np.ndarray
+    target: np.ndarray
+    weight: np.ndarray
     row_weight: np.ndarray
     chunks: np.ndarray
 
@@ -41,6 +43,7 @@ def _chunk_bounds(indptr: np.ndarray, n_factors: int, n_chunks: int) -> np.ndarr
 def _side_index(
     codes: np.ndarray,
     other: np.ndarray,
+    target: np.ndarray,
     weight: np.ndarray,
     n_rows: int,
     n_factors: int,
@@ -54,6 +57,8 @@ def _side_index(
         indptr=indptr,
         order=order,
         other=np.ascontiguousarray(other[order]),
+        target=target[order],
+        weight=weight[order],
         row_weight=np.bincount(codes, weights=weight, minlength=n_rows),
         chunks=_chunk_bounds(indptr, n_factors, n_chunks),
     )
@@ -105,13 +110,21 @@ class RatingData:
             weight=weight,
             features=features,
             by_user=_side_index(
-                user_codes, item_codes, weight, n_users, n_factors, n_chunks
+                user_codes, item_codes, target, weight, n_users, n_factors, n_chunks
             ),
             by_item=_side_index(
-                item_codes, user_codes, weight, n_items, n_factors, n_chunks
+                item_codes, user_codes, target, weight, n_items, n_factors, n_chunks
             ),
         )
 
     @property
     def n_ratings(self) -> int:
         return self.target.shape[0]
+
+    @property
+    def total_weight(self) -> float:
+        return float(np.sum(self.weight))
+
+    def feature_term(self, coef: np.ndarray) -> np.ndarray:
+        """Per-rating contribution of the side features (zeros when there are none)."""
+        return self.features @ coef if coef.size else np.zeros(self.n_ratings)

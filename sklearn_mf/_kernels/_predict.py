@@ -37,3 +37,35 @@ def predict_codes(
                 dot += user_factors[u, f] * item_factors[i, f]
             value += dot
         out[n] = min(max(value, lower), upper)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
+def row_squared_errors(
+    indptr,
+    other_index,
+    target,
+    weight,
+    feature_term,
+    row_bias,
+    other_bias,
+    row_factors,
+    other_factors,
+    out,
+):
+    """Write ``sum_r w_r (t_r - b_row - b_j - p_row.q_j - f_r)^2`` of each row into ``out``.
+
+    The ratings come grouped by row (CSR), so a row's vector stays in cache while its
+    ratings are scored. Summing ``out`` afterwards gives a total that does not depend
+    on the number of threads.
+    """
+    k = row_factors.shape[1]
+    for row in numba.prange(indptr.shape[0] - 1):
+        total = 0.0
+        for r in range(indptr[row], indptr[row + 1]):
+            j = other_index[r]
+            dot = 0.0
+            for f in range(k):
+                dot += row_factors[row, f] * other_factors[j, f]
+            err = target[r] - row_bias[row] - other_bias[j] - dot - feature_term[r]
+            total += weight[r] * err * err
+        out[row] = total

@@ -17,27 +17,24 @@ class ALSSolver:
         self.alpha = alpha
         self.alpha_bias = alpha_bias
         self.fit_bias = fit_bias
-        self._user_weight = data.by_user.gather(data.weight)
-        self._item_weight = data.by_item.gather(data.weight)
         features = data.features
         if features.shape[1]:
             # The coefficient step is one small ridge regression whose Gram matrix is
             # fixed for the whole fit.
-            total = data.weight.sum()
             self._feature_gram = features.T @ (features * data.weight[:, None])
             self._feature_gram[np.diag_indices_from(self._feature_gram)] += (
-                total * alpha_bias
+                data.total_weight * alpha_bias
             )
 
     def _solve_side(
-        self, side: SideIndex, target, weight, other_bias, other_factors, bias, factors
+        self, side: SideIndex, target, other_bias, other_factors, bias, factors
     ):
         als_half_step(
             side.chunks,
             side.indptr,
             side.other,
             side.gather(target),
-            weight,
+            side.weight,
             other_bias,
             other_factors,
             self.alpha,
@@ -49,13 +46,10 @@ class ALSSolver:
 
     def epoch(self, model: FactorModel) -> None:
         data = self.data
-        target = (
-            data.target - data.features @ model.coef if model.coef.size else data.target
-        )
+        target = data.target - data.feature_term(model.coef)
         self._solve_side(
             data.by_user,
             target,
-            self._user_weight,
             model.item_bias,
             model.item_factors,
             model.user_bias,
@@ -64,7 +58,6 @@ class ALSSolver:
         self._solve_side(
             data.by_item,
             target,
-            self._item_weight,
             model.user_bias,
             model.user_factors,
             model.item_bias,
@@ -72,6 +65,8 @@ class ALSSolver:
         )
         if model.coef.size:
             # Residual of everything but the feature term, regressed on the features.
-            residual = data.target - model.estimate(data) + data.features @ model.coef
+            residual = (
+                data.target - model.estimate(data) + data.feature_term(model.coef)
+            )
             rhs = data.features.T @ (data.weight * residual)
             model.coef[:] = np.linalg.solve(self._feature_gram, rhs)

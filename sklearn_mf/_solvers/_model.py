@@ -4,7 +4,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .._kernels._predict import predict_codes
+from .._kernels._predict import predict_codes, row_squared_errors
 from .._ratings import RatingData
 
 
@@ -34,7 +34,7 @@ class FactorModel:
         predict_codes(
             data.user_codes,
             data.item_codes,
-            data.features @ self.coef,
+            data.feature_term(self.coef),
             self.user_bias,
             self.item_bias,
             self.user_factors,
@@ -56,15 +56,28 @@ def objective(
     with each row's rating weight, which is what per-rating SGD regularisation (Surprise
     ``SVD``) and weighted-lambda ALS (Spark's ALS-WR) both minimise.
     """
-    residual = data.target - model.estimate(data)
-    user_w, item_w = data.by_user.row_weight, data.by_item.row_weight
-    total_weight = data.weight.sum()
-    penalty = alpha * (
-        user_w @ np.einsum("ij,ij->i", model.user_factors, model.user_factors)
-        + item_w @ np.einsum("ij,ij->i", model.item_factors, model.item_factors)
-    ) + alpha_bias * (
-        user_w @ model.user_bias**2
-        + item_w @ model.item_bias**2
-        + total_weight * (model.coef @ model.coef)
+    side = data.by_user
+    per_user = np.empty(side.indptr.shape[0] - 1)
+    row_squared_errors(
+        side.indptr,
+        side.other,
+        side.target,
+        side.weight,
+        side.gather(data.feature_term(model.coef)),
+        model.user_bias,
+        model.item_bias,
+        model.user_factors,
+        model.item_factors,
+        per_user,
     )
-    return float((data.weight @ residual**2 + penalty) / total_weight)
+    squared_error = np.sum(per_user)
+    user_w, item_w = data.by_user.row_weight, data.by_item.row_weight
+    penalty = alpha * (
+        np.sum(user_w * np.sum(model.user_factors**2, axis=1))
+        + np.sum(item_w * np.sum(model.item_factors**2, axis=1))
+    ) + alpha_bias * (
+        np.sum(user_w * model.user_bias**2)
+        + np.sum(item_w * model.item_bias**2)
+        + data.total_weight * np.sum(model.coef**2)
+    )
+    return float((squared_error + penalty) / data.total_weight)

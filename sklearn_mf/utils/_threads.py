@@ -1,10 +1,11 @@
-"""Numba thread control for ``n_jobs``."""
+"""Thread control for ``n_jobs``: numba's pool for our kernels, one BLAS thread."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import joblib
 import numba
+from threadpoolctl import threadpool_limits
 
 
 def effective_threads(n_jobs: int | None) -> int:
@@ -19,11 +20,23 @@ def effective_threads(n_jobs: int | None) -> int:
 
 
 @contextmanager
-def numba_threads(n_jobs: int | None) -> Iterator[int]:
-    """Run the block with numba's thread count set from ``n_jobs``, then restore it."""
+def numba_threads(
+    n_jobs: int | None, *, single_blas_thread: bool = False
+) -> Iterator[int]:
+    """Run the block with numba's thread count set from ``n_jobs``, then restore it.
+
+    With ``single_blas_thread`` (used by ``fit``, not by the latency-sensitive
+    ``predict``), BLAS is held to one thread meanwhile: the NumPy calls between the
+    kernels are small, and an idle OpenBLAS pool spins on the CPUs the numba threads
+    need.
+    """
     previous = numba.get_num_threads()
     numba.set_num_threads(effective_threads(n_jobs))
     try:
-        yield numba.get_num_threads()
+        if single_blas_thread:
+            with threadpool_limits(limits=1, user_api="blas"):
+                yield numba.get_num_threads()
+        else:
+            yield numba.get_num_threads()
     finally:
         numba.set_num_threads(previous)
