@@ -7,13 +7,13 @@ from ._random import GOLDEN, splitmix64
 
 
 @numba.njit(cache=True, nogil=True)
-def user_blocked_order(indptr, rating_order, row_order, seed, out):
-    """Write a visiting order that takes the users in ``row_order``, each user's
-    ratings in a random order (Fisher-Yates driven by ``seed``).
+def user_blocked_order(indptr, row_order, seed, out):
+    """Write a visiting order over CSR positions: the rows (users) in ``row_order``,
+    each row's ratings in a random order (Fisher-Yates driven by ``seed``).
 
-    Keeping one user's ratings together keeps that user's vector in cache, which
-    makes an epoch several times faster than a fully random order over the ratings
-    while the order stays random from epoch to epoch.
+    Keeping one user's ratings together keeps that user's vector and ratings in
+    cache, which makes an epoch several times faster than a fully random order over
+    the ratings while the order stays random from epoch to epoch.
     """
     pos = 0
     for n in range(row_order.shape[0]):
@@ -21,7 +21,7 @@ def user_blocked_order(indptr, rating_order, row_order, seed, out):
         start = indptr[row]
         size = indptr[row + 1] - start
         for j in range(size):
-            out[pos + j] = rating_order[start + j]
+            out[pos + j] = start + j
         state = seed ^ (np.uint64(row) * GOLDEN)
         for j in range(size - 1, 0, -1):
             state, z = splitmix64(state)

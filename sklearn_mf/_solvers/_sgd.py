@@ -30,6 +30,11 @@ class SGDSolver:
         self.fit_bias = fit_bias
         self.learning_rate = learning_rate
         self.random_state = random_state
+        # The kernel walks the ratings grouped by user, so it reads them in that
+        # layout: each user's ratings then sit together in memory.
+        side = data.by_user
+        self._users = data.user_codes[side.order]
+        self._features = np.ascontiguousarray(side.gather(data.features))
 
     def epoch(self, model: FactorModel) -> None:
         data = self.data
@@ -37,14 +42,14 @@ class SGDSolver:
         order = np.empty(data.n_ratings, dtype=np.int64)
         user_order = self.random_state.permutation(side.indptr.shape[0] - 1)
         seed = np.uint64(self.random_state.randint(np.iinfo(np.int32).max))
-        user_blocked_order(side.indptr, side.order, user_order, seed, order)
+        user_blocked_order(side.indptr, user_order, seed, order)
         sgd_epoch(
             order,
-            data.user_codes,
-            data.item_codes,
-            data.target,
-            data.weight,
-            data.features,
+            self._users,
+            side.other,
+            side.target,
+            side.weight,
+            self._features,
             self.learning_rate,
             self.alpha,
             self.alpha_bias,
