@@ -91,10 +91,12 @@ def canonical_ids(values, name: str) -> np.ndarray:
     out = np.empty(values.shape[0], dtype=object)
     out[:] = [_canonical_scalar(v, name) for v in values]
     kinds = {type(v) for v in out}
-    if kinds <= {int}:
-        return _canonical_numeric(out.astype(np.int64), name) if out.size else out
-    if kinds <= {int, float}:
-        return _canonical_numeric(out.astype(np.float64), name)
+    if kinds and kinds <= {int, float}:
+        # Plain numbers take the fast numeric path when the conversion is exact; huge
+        # integers stay Python objects so that distinct ids never merge.
+        dtype, limit = (np.int64, 2**63) if kinds == {int} else (np.float64, 2**53)
+        if all(-limit <= v < limit for v in out if type(v) is int):
+            return _canonical_numeric(out.astype(dtype), name)
     return out
 
 

@@ -31,6 +31,13 @@ def test_unknown_ids_map_to_minus_one():
     )
 
 
+def test_huge_python_ints_stay_distinct():
+    ids = canonical_ids(np.array([2**70, 2**70 + 1, 0.5], dtype=object), "user")
+    known, codes = encode_ids(ids)
+    assert len(known) == 3 and len(set(codes)) == 3
+    assert list(lookup_codes(known, np.array([2**70 + 1], dtype=object))) == [2]
+
+
 def test_non_integral_floats_stay_floats():
     ids = canonical_ids(np.array([0.5, 2.0]), "user")
     assert ids.dtype == np.float64
