@@ -4,7 +4,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True, nogil=True, fastmath=False)
+@numba.njit(cache=True, nogil=True, fastmath=True)
 def cholesky_solve_inplace(a, b):
     """Solve ``a @ x = b`` for a symmetric positive definite ``a``; ``x`` replaces ``b``.
 
