@@ -44,7 +44,7 @@ class MatrixFactorization(BaseFactorization):
     so each user's and item's penalty grows with its (weighted) number of ratings.
     This is the objective that per-rating SGD regularisation minimises (Surprise's
     ``SVD``, where ``alpha`` is ``reg_all``) and the weighted-lambda
-    regularisation of ALS-WR (Spark's ALS). Both solvers minimise it, so a tuned
+    regularisation of ALS-WR (Spark's ALS). All solvers minimise it, so a tuned
     ``alpha`` means the same whichever solver runs.
 
     Read more in the :ref:`User Guide <user_guide>`.
@@ -54,11 +54,18 @@ class MatrixFactorization(BaseFactorization):
     n_components : int, default=64
         Length of the latent user and item vectors. ``0`` fits biases only.
 
-    solver : {"als", "sgd"}, default="als"
+    solver : {"cg", "als", "sgd"}, default="cg"
         ``"als"`` alternates exact ridge solves for all users, all items and the
         feature coefficients (parallel over rows, the loss never increases).
+        ``"cg"`` alternates the same way but takes ``cg_steps`` conjugate-gradient
+        steps on each row's ridge problem, starting from the previous epoch's
+        solution, instead of solving it exactly: several times faster per epoch for
+        the same accuracy at convergence, and the loss still never increases.
         ``"sgd"`` takes a gradient step per rating, visiting them in a new random
         order each epoch, as Surprise's ``SVD`` does.
+
+    cg_steps : int, default=3
+        Conjugate-gradient steps per row and epoch with ``solver="cg"``.
 
     alpha : float, default=0.09
         L2 penalty on the latent vectors, per rating. Must be positive.
@@ -102,7 +109,7 @@ class MatrixFactorization(BaseFactorization):
         fit keep their biases and vectors, new ids are initialised afresh.
 
     n_jobs : int, default=None
-        Number of threads for the ALS solves and for prediction. ``None`` means 1
+        Number of threads for the ALS/CG solves and for prediction. ``None`` means 1
         unless in a :func:`joblib.parallel_config` context, ``-1`` means all
         processors. Results are identical for any value.
 
@@ -192,6 +199,7 @@ class MatrixFactorization(BaseFactorization):
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 0, None, closed="left")],
         "solver": [StrOptions(set(SOLVERS))],
+        "cg_steps": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="neither")],
         "alpha_bias": [Interval(Real, 0, None, closed="left")],
         "fit_bias": ["boolean"],
@@ -217,7 +225,8 @@ class MatrixFactorization(BaseFactorization):
         self,
         n_components: int = 64,
         *,
-        solver: str = "als",
+        solver: str = "cg",
+        cg_steps: int = 3,
         alpha: float = 0.09,
         alpha_bias: float = 0.05,
         fit_bias: bool = True,
@@ -236,6 +245,7 @@ class MatrixFactorization(BaseFactorization):
     ):
         self.n_components = n_components
         self.solver = solver
+        self.cg_steps = cg_steps
         self.alpha = alpha
         self.alpha_bias = alpha_bias
         self.fit_bias = fit_bias
@@ -305,6 +315,7 @@ class MatrixFactorization(BaseFactorization):
                 fit_bias=self.fit_bias,
                 learning_rate=self.learning_rate,
                 random_state=np.random.RandomState(order_seed),
+                cg_steps=self.cg_steps if self.solver == "cg" else None,
             )
             result = train(
                 solver,

@@ -6,7 +6,7 @@ from sklearn_mf import MatrixFactorization
 
 # SGD visits ratings in a random order, so an integer weight equals repeated rows only
 # in expectation, not to the 1e-7 tolerance this check asks for. ALS solves exactly
-# and passes it.
+# and CG (deterministic arithmetic on the same normal equations) pass it.
 _SGD_EXPECTED_FAILURES = {
     "check_sample_weight_equivalence_on_dense_data": (
         "SGD's random visiting order makes weights equal repetitions only in "
@@ -24,6 +24,7 @@ def _expected_failed_checks(estimator):
 @parametrize_with_checks(
     [
         MatrixFactorization(random_state=0),
+        MatrixFactorization(solver="als", random_state=0),
         MatrixFactorization(solver="sgd", random_state=0),
     ],
     expected_failed_checks=_expected_failed_checks,

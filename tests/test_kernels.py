@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sklearn_mf._kernels._als import als_half_step
+from sklearn_mf._kernels._als import als_cg_half_step, als_half_step
 from sklearn_mf._kernels._init import normal_rows
 from sklearn_mf._kernels._linalg import cholesky_solve_inplace
 from sklearn_mf._kernels._predict import predict_codes
@@ -74,6 +74,68 @@ def test_als_half_step_is_the_weighted_ridge_solution(small_problem, fit_bias):
         np.testing.assert_allclose(factors[u], solution[-k:], rtol=1e-9, atol=1e-12)
         if fit_bias:
             assert bias[u] == pytest.approx(solution[0], rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("fit_bias", [True, False])
+def test_cg_half_step_converges_to_the_exact_solve(small_problem, fit_bias):
+    data, item_factors, item_bias, k = small_problem
+    side = data.by_user
+    arguments = (
+        side.chunks,
+        side.indptr,
+        side.other,
+        side.gather(data.target),
+        side.weight,
+        item_bias,
+        item_factors,
+        0.3,
+        0.1,
+        fit_bias,
+    )
+    exact_bias, exact = np.zeros(7), np.zeros((7, k))
+    als_half_step(*arguments, exact_bias, exact)
+    bias, factors = np.ones(7), np.ones((7, k))
+    # CG solves a (k + 1)-dimensional problem exactly in k + 1 steps.
+    als_cg_half_step(*arguments, k + 1, bias, factors)
+    np.testing.assert_allclose(factors, exact, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(bias, exact_bias, rtol=1e-8, atol=1e-10)
+
+
+def test_one_cg_step_lowers_every_row_objective(small_problem):
+    data, item_factors, item_bias, k = small_problem
+    side = data.by_user
+    target = side.gather(data.target)
+    start_bias, start = (
+        np.random.RandomState(3).randn(7),
+        np.random.RandomState(4).randn(7, k),
+    )
+    bias, factors = start_bias.copy(), start.copy()
+    als_cg_half_step(
+        side.chunks,
+        side.indptr,
+        side.other,
+        target,
+        side.weight,
+        item_bias,
+        item_factors,
+        0.3,
+        0.1,
+        True,
+        1,
+        bias,
+        factors,
+    )
+
+    def row_objective(u, b, p):
+        rows = slice(side.indptr[u], side.indptr[u + 1])
+        items, w = side.other[rows], side.weight[rows]
+        err = target[rows] - item_bias[items] - b - item_factors[items] @ p
+        return w @ err**2 + w.sum() * (0.3 * p @ p + 0.1 * b * b)
+
+    for u in range(7):
+        assert row_objective(u, bias[u], factors[u]) < row_objective(
+            u, start_bias[u], start[u]
+        )
 
 
 def test_als_half_step_zeroes_rows_without_weight(small_problem):

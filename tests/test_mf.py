@@ -11,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn_mf import MatrixFactorization
 from sklearn_mf.datasets import make_ratings
 
-SOLVERS = ["als", "sgd"]
+SOLVERS = ["als", "cg", "sgd"]
 FITTED = [
     "global_mean_",
     "user_bias_",
@@ -65,10 +65,12 @@ def test_recovers_a_planted_low_rank_problem(planted):
     assert _rmse(model.predict(X[test]), noiseless) < 0.5 * truth.noise
 
 
-def test_als_training_loss_never_increases(planted):
+@pytest.mark.parametrize("solver", ["als", "cg"])
+def test_alternating_training_loss_never_increases(planted, solver):
     X, y, _ = planted
+    X = np.column_stack([X, np.random.RandomState(0).randn(len(y))])
     model = MatrixFactorization(
-        n_components=8, max_iter=15, tol=None, random_state=0
+        n_components=8, solver=solver, max_iter=15, tol=None, random_state=0
     ).fit(X, y)
     assert len(model.loss_curve_) == 15
     assert np.all(np.diff(model.loss_curve_) <= 1e-12)
@@ -85,10 +87,13 @@ def test_both_solvers_reach_the_same_objective(planted, with_features):
     params = dict(n_components=4, alpha=0.05, alpha_bias=0.02, random_state=0, tol=None)
     als = MatrixFactorization(solver="als", max_iter=30, **params)
     als.fit(X, y, sample_weight=weight)
+    cg = MatrixFactorization(solver="cg", max_iter=30, **params)
+    cg.fit(X, y, sample_weight=weight)
     sgd = MatrixFactorization(solver="sgd", max_iter=150, learning_rate=0.01, **params)
     sgd.fit(X, y, sample_weight=weight)
     # The loss curves hold the documented objective divided by the total weight.
     assert sgd.loss_curve_[-1] == pytest.approx(als.loss_curve_[-1], rel=0.01)
+    assert cg.loss_curve_[-1] == pytest.approx(als.loss_curve_[-1], rel=0.001)
     if with_features:
         assert sgd.coef_[0] == pytest.approx(als.coef_[0], rel=0.05)
 

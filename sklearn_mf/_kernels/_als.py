@@ -40,14 +40,20 @@ def als_half_step(
     k = other_factors.shape[1]
     offset = 1 if fit_bias else 0
     dim = k + offset
-    for chunk in numba.prange(chunk_bounds.shape[0] - 1):
-        gram = np.empty((dim, dim))
-        rhs = np.empty(dim)
+    n_chunks = chunk_bounds.shape[0] - 1
+    # Per-chunk scratch is allocated up front and indexed by chunk: arrays allocated
+    # inside a prange body were seen shared between threads (a race) in numba 0.68.
+    gram_scratch = np.empty((n_chunks, dim, dim))
+    vector_scratch = np.zeros((n_chunks, _BATCH + 1, dim))
+    batch_scratch = np.zeros((n_chunks, 2, _BATCH))
+    for chunk in numba.prange(n_chunks):
+        gram = gram_scratch[chunk]
+        rhs = vector_scratch[chunk, _BATCH]
         # Ratings are added to the Gram matrix four at a time: a rank-4 update reads
         # and writes each Gram entry once per four ratings, 1.5x faster than rank-1.
-        z = np.zeros((_BATCH, dim))
-        w = np.zeros(_BATCH)
-        t = np.zeros(_BATCH)
+        z = vector_scratch[chunk, :_BATCH]
+        w = batch_scratch[chunk, 0]
+        t = batch_scratch[chunk, 1]
         for row in range(chunk_bounds[chunk], chunk_bounds[chunk + 1]):
             gram[:, :] = 0.0
             rhs[:] = 0.0
@@ -93,3 +99,109 @@ def als_half_step(
                 out_bias[row] = rhs[0]
             for f in range(k):
                 out_factors[row, f] = rhs[offset + f]
+
+
+@numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
+def als_cg_half_step(
+    chunk_bounds,
+    indptr,
+    other_index,
+    target,
+    weight,
+    other_bias,
+    other_factors,
+    alpha,
+    alpha_bias,
+    fit_bias,
+    n_steps,
+    out_bias,
+    out_factors,
+):
+    """Approximate :func:`als_half_step` by ``n_steps`` conjugate-gradient steps per row.
+
+    Each row's ridge problem is the same as in :func:`als_half_step`; CG starts from
+    the row's current bias and factors (``out_bias``, ``out_factors``) and never builds
+    the Gram matrix: a step costs two passes over the row's ratings, ``O(n_u k)``
+    instead of ``O(n_u k^2 + k^3)``. Every CG step lowers the row's quadratic, so the
+    training loss still never increases, and ``n_steps >= k + 1`` solves exactly (up
+    to rounding). The bias is kept apart from the factor vector so that the inner
+    loops over factors vectorise.
+    """
+    k = other_factors.shape[1]
+    n_chunks = chunk_bounds.shape[0] - 1
+    scratch = np.empty((n_chunks, 4, k))  # per chunk, see als_half_step
+    for chunk in numba.prange(n_chunks):
+        x = scratch[chunk, 0]
+        res = scratch[chunk, 1]
+        p = scratch[chunk, 2]
+        ap = scratch[chunk, 3]
+        for row in range(chunk_bounds[chunk], chunk_bounds[chunk + 1]):
+            start = indptr[row]
+            end = indptr[row + 1]
+            total_weight = 0.0
+            for r in range(start, end):
+                total_weight += weight[r]
+            if total_weight <= 0.0:
+                out_bias[row] = 0.0
+                out_factors[row, :] = 0.0
+                continue
+            lam = total_weight * alpha
+            lam_bias = total_weight * alpha_bias
+            # Residual of the normal equations at the starting point: b - A x.
+            x_bias = out_bias[row] if fit_bias else 0.0
+            res_bias = -lam_bias * x_bias
+            for f in range(k):
+                x[f] = out_factors[row, f]
+                res[f] = -lam * x[f]
+            for r in range(start, end):
+                q = other_factors[other_index[r]]
+                estimate = x_bias
+                for f in range(k):
+                    estimate += q[f] * x[f]
+                c = weight[r] * (target[r] - other_bias[other_index[r]] - estimate)
+                res_bias += c
+                for f in range(k):
+                    res[f] += c * q[f]
+            if not fit_bias:
+                res_bias = 0.0
+            p_bias = res_bias
+            rr = res_bias * res_bias
+            for f in range(k):
+                p[f] = res[f]
+                rr += res[f] * res[f]
+            for _ in range(n_steps):
+                if rr <= 1e-300:
+                    break
+                ap_bias = lam_bias * p_bias
+                for f in range(k):
+                    ap[f] = lam * p[f]
+                for r in range(start, end):
+                    q = other_factors[other_index[r]]
+                    s = p_bias
+                    for f in range(k):
+                        s += q[f] * p[f]
+                    c = weight[r] * s
+                    ap_bias += c
+                    for f in range(k):
+                        ap[f] += c * q[f]
+                if not fit_bias:
+                    ap_bias = 0.0
+                curvature = p_bias * ap_bias
+                for f in range(k):
+                    curvature += p[f] * ap[f]
+                step = rr / curvature
+                x_bias += step * p_bias
+                res_bias -= step * ap_bias
+                rr_next = res_bias * res_bias
+                for f in range(k):
+                    x[f] += step * p[f]
+                    res[f] -= step * ap[f]
+                    rr_next += res[f] * res[f]
+                beta = rr_next / rr
+                p_bias = res_bias + beta * p_bias
+                for f in range(k):
+                    p[f] = res[f] + beta * p[f]
+                rr = rr_next
+            out_bias[row] = x_bias
+            for f in range(k):
+                out_factors[row, f] = x[f]

@@ -5,6 +5,6 @@ from ._driver import TrainingResult, train
 from ._model import FactorModel
 from ._sgd import SGDSolver
 
-SOLVERS = {"als": ALSSolver, "sgd": SGDSolver}
+SOLVERS = {"als": ALSSolver, "cg": ALSSolver, "sgd": SGDSolver}
 
 __all__ = ["SOLVERS", "FactorModel", "TrainingResult", "train"]

@@ -2,18 +2,31 @@
 
 import numpy as np
 
-from .._kernels._als import als_half_step
+from .._kernels._als import als_cg_half_step, als_half_step
 from .._ratings import RatingData, SideIndex
 from ._model import FactorModel
 
 
 class ALSSolver:
-    """One epoch solves for all users, then all items, then the feature coefficients."""
+    """One epoch solves for all users, then all items, then the feature coefficients.
+
+    With ``cg_steps=None`` every per-row ridge problem is solved exactly (Cholesky);
+    otherwise by that many conjugate-gradient steps from the previous solution.
+    Options meant for other solvers (``learning_rate``, ``random_state``) are ignored.
+    """
 
     def __init__(
-        self, data: RatingData, *, alpha: float, alpha_bias: float, fit_bias: bool, **_
+        self,
+        data: RatingData,
+        *,
+        alpha: float,
+        alpha_bias: float,
+        fit_bias: bool,
+        cg_steps: int | None = None,
+        **_,
     ):
         self.data = data
+        self.cg_steps = cg_steps
         self.alpha = alpha
         self.alpha_bias = alpha_bias
         self.fit_bias = fit_bias
@@ -29,7 +42,7 @@ class ALSSolver:
     def _solve_side(
         self, side: SideIndex, target, other_bias, other_factors, bias, factors
     ):
-        als_half_step(
+        arguments = (
             side.chunks,
             side.indptr,
             side.other,
@@ -40,9 +53,11 @@ class ALSSolver:
             self.alpha,
             self.alpha_bias,
             self.fit_bias,
-            bias,
-            factors,
         )
+        if self.cg_steps is None:
+            als_half_step(*arguments, bias, factors)
+        else:
+            als_cg_half_step(*arguments, self.cg_steps, bias, factors)
 
     def epoch(self, model: FactorModel) -> None:
         data = self.data

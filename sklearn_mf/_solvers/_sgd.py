@@ -12,6 +12,7 @@ class SGDSolver:
 
     The order takes the users in random order and each user's ratings in random
     order (see ``user_blocked_order``); Surprise visits them grouped by user too.
+    Options meant for other solvers (``cg_steps``) are ignored.
     """
 
     def __init__(
@@ -23,6 +24,7 @@ class SGDSolver:
         fit_bias: bool,
         learning_rate: float,
         random_state: np.random.RandomState,
+        **_,
     ):
         self.data = data
         self.alpha = alpha
