@@ -1,6 +1,7 @@
 """The training ratings, indexed by user and by item, built once per fit."""
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -127,4 +128,13 @@ class RatingData:
 
     def feature_term(self, coef: np.ndarray) -> np.ndarray:
         """Per-rating contribution of the side features (zeros when there are none)."""
-        return self.features @ coef if coef.size else np.zeros(self.n_ratings)
+        return self.features @ coef if coef.size else self._zeros
+
+    def side_feature_term(self, side: SideIndex, coef: np.ndarray) -> np.ndarray:
+        """:meth:`feature_term` in the order of ``side``."""
+        return side.gather(self.features @ coef) if coef.size else self._zeros
+
+    @cached_property
+    def _zeros(self) -> np.ndarray:
+        # Shared read-only stand-in for the feature term of a model without features.
+        return np.zeros(self.n_ratings)

@@ -7,8 +7,10 @@ from sklearn_mf._kernels._als import als_cg_half_step, als_half_step
 from sklearn_mf._kernels._init import normal_rows
 from sklearn_mf._kernels._linalg import cholesky_solve_inplace
 from sklearn_mf._kernels._predict import predict_codes
-from sklearn_mf._kernels._sgd import sgd_epoch, user_blocked_order
+from sklearn_mf._kernels._sgd import cell_visiting_order, sgd_visit
 from sklearn_mf._ratings import RatingData
+from sklearn_mf._solvers import FactorModel
+from sklearn_mf._solvers._sgd import SGDSolver
 
 
 @pytest.fixture
@@ -174,7 +176,7 @@ def test_predict_codes_applies_fallbacks_and_clipping():
     np.testing.assert_allclose(out, np.clip(expected, 1, 5))
 
 
-def test_sgd_epoch_matches_python_reference():
+def test_sgd_visit_matches_python_reference():
     rng = np.random.RandomState(2)
     n, k = 40, 3
     users = rng.randint(0, 4, n).astype(np.int32)
@@ -182,7 +184,7 @@ def test_sgd_epoch_matches_python_reference():
     target, weight = rng.randn(n), rng.uniform(0, 2, n)
     features = rng.randn(n, 2)
     order = rng.permutation(n).astype(np.int64)
-    state = [np.zeros(4), np.zeros(5), rng.randn(4, k), rng.randn(5, k), np.zeros(2)]
+    state = [np.zeros(4), np.zeros(5), rng.randn(4, k), rng.randn(5, k), rng.randn(2)]
     expected = [a.copy() for a in state]
     lr, alpha, alpha_bias = 0.05, 0.1, 0.02
     bu, bi, p, q, c = expected
@@ -196,7 +198,7 @@ def test_sgd_epoch_matches_python_reference():
             q[i] + s * (err * p[u] - alpha * q[i]),
         )
         c += s * (err * features[r] - alpha_bias * c)
-    sgd_epoch(
+    sgd_visit(
         order,
         users,
         items,
@@ -213,17 +215,47 @@ def test_sgd_epoch_matches_python_reference():
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
-def test_user_blocked_order_is_a_permutation_grouped_by_user():
-    indptr = np.array([0, 3, 3, 7, 8])
-    row_order = np.array([2, 0, 3, 1])
+def test_cell_visiting_order_groups_users_and_is_seeded():
+    segment_ptr = np.array([0, 3, 7, 8])
+    segment_visit = np.empty(3, dtype=np.int64)
     out = np.empty(8, dtype=np.int64)
-    user_blocked_order(indptr, row_order, np.uint64(5), out)
-    assert sorted(out[:4]) == [3, 4, 5, 6]
-    assert sorted(out[4:7]) == [0, 1, 2]
-    assert out[7] == 7
+    cell_visiting_order((0, 3), segment_ptr, np.uint64(5), segment_visit, out)
+    groups, pos = [], 0
+    for s in segment_visit:
+        size = segment_ptr[s + 1] - segment_ptr[s]
+        groups.append(sorted(out[pos : pos + size]))
+        pos += size
+    assert groups == [
+        list(range(segment_ptr[s], segment_ptr[s + 1])) for s in segment_visit
+    ]
     again = np.empty(8, dtype=np.int64)
-    user_blocked_order(indptr, row_order, np.uint64(5), again)
+    cell_visiting_order((0, 3), segment_ptr, np.uint64(5), segment_visit, again)
     np.testing.assert_array_equal(out, again)
+
+
+def test_sgd_epoch_visits_every_rating_once():
+    rng = np.random.RandomState(0)
+    n = 500
+    users, items = (
+        rng.randint(0, 30, n).astype(np.int32),
+        rng.randint(0, 20, n).astype(np.int32),
+    )
+    data = RatingData.build(
+        users, items, rng.randn(n), np.ones(n), np.zeros((n, 0)), 30, 20, 2, 2
+    )
+    solver = SGDSolver(
+        data,
+        alpha=0.1,
+        alpha_bias=0.1,
+        fit_bias=True,
+        learning_rate=0.0,
+        random_state=np.random.RandomState(0),
+    )
+    model = FactorModel(
+        np.zeros(30), np.zeros(20), np.ones((30, 2)), np.ones((20, 2)), np.zeros(0)
+    )
+    solver.epoch(model)
+    np.testing.assert_array_equal(np.sort(solver._visit), np.arange(n))
 
 
 def test_normal_rows_are_seeded_per_row_and_standard_normal():

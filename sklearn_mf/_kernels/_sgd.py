@@ -1,4 +1,12 @@
-"""One epoch of stochastic gradient descent over the ratings (Funk/Koren SVD)."""
+"""Stochastic gradient descent over the ratings (Funk/Koren SVD), parallel and exact.
+
+The ratings are split into ``n_blocks x n_blocks`` cells by a partition of the users
+and of the items into ``n_blocks`` blocks each. The cells ``(b, (b + d) mod n_blocks)``
+of one "diagonal" ``d`` share no user and no item, so they are processed in parallel
+without touching the same rows; an epoch runs the diagonals one after the other
+(LIBMF's schedule). Which thread runs which cell does not matter, so the result is
+the same for any number of threads.
+"""
 
 import numba
 import numpy as np
@@ -7,32 +15,18 @@ from ._random import GOLDEN, splitmix64
 
 
 @numba.njit(cache=True, nogil=True)
-def user_blocked_order(indptr, row_order, seed, out):
-    """Write a visiting order over CSR positions: the rows (users) in ``row_order``,
-    each row's ratings in a random order (Fisher-Yates driven by ``seed``).
-
-    Keeping one user's ratings together keeps that user's vector and ratings in
-    cache, which makes an epoch several times faster than a fully random order over
-    the ratings while the order stays random from epoch to epoch.
-    """
-    pos = 0
-    for n in range(row_order.shape[0]):
-        row = row_order[n]
-        start = indptr[row]
-        size = indptr[row + 1] - start
-        for j in range(size):
-            out[pos + j] = start + j
-        state = seed ^ (np.uint64(row) * GOLDEN)
-        for j in range(size - 1, 0, -1):
-            state, z = splitmix64(state)
-            pick = pos + np.int64(z % np.uint64(j + 1))
-            out[pos + j], out[pick] = out[pick], out[pos + j]
-        pos += size
+def shuffle_range(values, start, stop, seed):
+    """Shuffle ``values[start:stop]`` in place (Fisher-Yates driven by ``seed``)."""
+    state = seed
+    for j in range(stop - start - 1, 0, -1):
+        state, z = splitmix64(state)
+        pick = start + np.int64(z % np.uint64(j + 1))
+        values[start + j], values[pick] = values[pick], values[start + j]
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def sgd_epoch(
-    order,
+def sgd_visit(
+    positions,
     user_codes,
     item_codes,
     target,
@@ -48,7 +42,7 @@ def sgd_epoch(
     item_factors,
     coef,
 ):
-    """Visit the ratings in ``order`` and take one gradient step on each.
+    """Take one gradient step on each rating in ``positions``, in that order.
 
     The step for rating ``r`` is ``learning_rate * w_r`` times the negative half-gradient
     of ``e_r^2 + alpha (|p_u|^2 + |q_i|^2) + alpha_bias (b_u^2 + b_i^2 + |coef|^2)``,
@@ -57,8 +51,8 @@ def sgd_epoch(
     """
     k = user_factors.shape[1]
     n_features = coef.shape[0]
-    for n in range(order.shape[0]):
-        r = order[n]
+    for n in range(positions.shape[0]):
+        r = positions[n]
         u = user_codes[r]
         i = item_codes[r]
         step = learning_rate * weight[r]
@@ -80,3 +74,108 @@ def sgd_epoch(
             item_factors[i, f] = q + step * (err * p - alpha * q)
         for c in range(n_features):
             coef[c] += step * (err * features[r, c] - alpha_bias * coef[c])
+
+
+@numba.njit(cache=True, nogil=True)
+def cell_visiting_order(cell_segments, segment_ptr, seed, segment_visit, visit):
+    """Write a cell's visiting order into ``visit``: its users in random order, each
+    user's ratings in random order.
+
+    ``segment_ptr[s]:segment_ptr[s + 1]`` are the positions of one user's ratings in
+    the cell, for the segments ``s`` in ``cell_segments`` (a range). Keeping a user's
+    ratings together keeps that user's vector in cache.
+    """
+    first, last = cell_segments
+    for s in range(first, last):
+        segment_visit[s] = s
+    shuffle_range(segment_visit, first, last, seed)
+    pos = segment_ptr[first]
+    for n in range(first, last):
+        s = segment_visit[n]
+        size = segment_ptr[s + 1] - segment_ptr[s]
+        for j in range(size):
+            visit[pos + j] = segment_ptr[s] + j
+        shuffle_range(visit, pos, pos + size, seed ^ (np.uint64(s + 1) * GOLDEN))
+        pos += size
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def sgd_epoch(
+    cell_segment_ptr,
+    segment_ptr,
+    diagonal_order,
+    seed,
+    segment_visit,
+    visit,
+    user_codes,
+    item_codes,
+    target,
+    weight,
+    features,
+    learning_rate,
+    alpha,
+    alpha_bias,
+    fit_bias,
+    user_bias,
+    item_bias,
+    user_factors,
+    item_factors,
+    coef,
+):
+    """One epoch: the diagonals in ``diagonal_order``, each one's cells in parallel.
+
+    The ratings are stored cell by cell (cell ``a * n_blocks + b`` for user block
+    ``a`` and item block ``b``) and within a cell user by user: the cell's user
+    segments are ``cell_segment_ptr[cell]:cell_segment_ptr[cell + 1]``, and
+    ``segment_ptr`` bounds each segment's ratings. Each epoch visits a cell's users,
+    and each user's ratings, in a fresh random order, written to the scratch arrays
+    ``segment_visit`` (one slot per segment) and ``visit`` (one slot per rating).
+    """
+    n_blocks = diagonal_order.shape[0]
+    n_features = coef.shape[0]
+    # The feature coefficients are shared by every cell: each cell of a diagonal
+    # updates its own copy, and the copies are then averaged, weighted by the cells'
+    # numbers of ratings (fixed order, so the result does not depend on threads).
+    local_coef = np.empty((n_blocks, n_features))
+    cell_size = np.empty(n_blocks)
+    for s in range(n_blocks):
+        shift = diagonal_order[s]
+        for b in numba.prange(n_blocks):
+            cell = b * n_blocks + (b + shift) % n_blocks
+            first = cell_segment_ptr[cell]
+            last = cell_segment_ptr[cell + 1]
+            cell_visiting_order(
+                (first, last),
+                segment_ptr,
+                seed ^ (np.uint64(cell + 1) * GOLDEN),
+                segment_visit,
+                visit,
+            )
+            start = segment_ptr[first]
+            stop = segment_ptr[last]
+            cell_size[b] = stop - start
+            local_coef[b, :] = coef
+            sgd_visit(
+                visit[start:stop],
+                user_codes,
+                item_codes,
+                target,
+                weight,
+                features,
+                learning_rate,
+                alpha,
+                alpha_bias,
+                fit_bias,
+                user_bias,
+                item_bias,
+                user_factors,
+                item_factors,
+                local_coef[b],
+            )
+        total = cell_size.sum()
+        if total > 0 and n_features:
+            for c in range(n_features):
+                mean = 0.0
+                for b in range(n_blocks):
+                    mean += cell_size[b] * local_coef[b, c]
+                coef[c] = mean / total

@@ -63,7 +63,7 @@ def objective(
         side.other,
         side.target,
         side.weight,
-        side.gather(data.feature_term(model.coef)),
+        data.side_feature_term(side, model.coef),
         model.user_bias,
         model.item_bias,
         model.user_factors,
