@@ -62,7 +62,8 @@ class MatrixFactorization(BaseFactorization):
         solution, instead of solving it exactly: several times faster per epoch for
         the same accuracy at convergence, and the loss still never increases.
         ``"sgd"`` takes a gradient step per rating, visiting them in a new random
-        order each epoch, as Surprise's ``SVD`` does.
+        order each epoch, as Surprise's ``SVD`` does, in parallel over blocks of
+        users and items that share no row.
 
     cg_steps : int, default=3
         Conjugate-gradient steps per row and epoch with ``solver="cg"``.
@@ -109,7 +110,7 @@ class MatrixFactorization(BaseFactorization):
         fit keep their biases and vectors, new ids are initialised afresh.
 
     n_jobs : int, default=None
-        Number of threads for the ALS/CG solves and for prediction. ``None`` means 1
+        Number of threads for fitting (every solver) and for prediction. ``None`` means 1
         unless in a :func:`joblib.parallel_config` context, ``-1`` means all
         processors. Results are identical for any value.
 
