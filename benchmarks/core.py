@@ -13,48 +13,49 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import resource
 import subprocess
 import sys
 import tempfile
 import time
-import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import numba
-import numpy as np
 import pandas as pd
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import KFold, train_test_split
-from threadpoolctl import threadpool_info
-
-from sklearn_mf import MatrixFactorization
-from sklearn_mf.datasets import fetch_movielens
+from _common import (
+    RESULTS,
+    WARMUP_ROWS,
+    Model,
+    Run,
+    Split,
+    environment,
+    header_line,
+    load_dataset,
+    maxrss_mib,
+    protocol,
+    ratio,
+    run_split,
+    silence_expected_warnings,
+    splits_for,
+    summarize,
+    warm_up,
+    write_atomic,
+)
+from peers import AT_SURPRISE_SVD, ours_model, surprise_model
 
 try:
-    from surprise import SVD, BaselineOnly, Dataset, Reader
+    from surprise import SVD, BaselineOnly
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise SystemExit(
         'Surprise is missing: install the peers with  pip install -e ".[bench]"'
     ) from exc
 
-# Our default (tol=1e-3, max_iter=20) may stop at max_iter on some splits; the
-# warning is expected here and would only clutter the output. Matched by message
-# because _fit_context makes the warning's module sklearn.base, not sklearn_mf.
-warnings.filterwarnings(
-    "ignore", message="MatrixFactorization stopped", category=ConvergenceWarning
-)
+silence_expected_warnings()
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = REPO / "benchmarks" / "results" / "core"
+DEFAULT_OUT = RESULTS / "core"
 DATASETS = ("ml-100k", "ml-1m")
-WARMUP_ROWS = 2_000
+PACKAGES = ("sklearn-mf", "scikit-surprise", "numpy", "numba", "scikit-learn")
 
 OURS_DEFAULT = "ours default"
 OURS_SGD = "ours sgd @ Surprise settings"
@@ -63,20 +64,7 @@ BASELINE_NAME = "surprise BaselineOnly()"
 
 OUR_PARAMS: dict[str, dict[str, Any]] = {
     OURS_DEFAULT: {"random_state": 0},
-    # Surprise SVD's defaults in our names: n_factors=100, n_epochs=20, lr_all=0.005,
-    # reg_all=0.02 (on factors and biases), init_std_dev=0.1; tol=None runs all
-    # 20 epochs as Surprise does.
-    OURS_SGD: {
-        "solver": "sgd",
-        "n_components": 100,
-        "max_iter": 20,
-        "tol": None,
-        "learning_rate": 0.005,
-        "alpha": 0.02,
-        "alpha_bias": 0.02,
-        "init_std": 0.1,
-        "random_state": 0,
-    },
+    OURS_SGD: AT_SURPRISE_SVD,
 }
 
 # Run order within one split. Interleaving the libraries makes drift on the noisy
@@ -86,70 +74,15 @@ SCHEDULES: dict[str, tuple[str, ...]] = {
     "ml-100k": (OURS_DEFAULT, SVD_NAME, OURS_SGD, BASELINE_NAME),
     "ml-1m": (OURS_DEFAULT, SVD_NAME, OURS_SGD, SVD_NAME, BASELINE_NAME),
 }
-PROTOCOLS = {
-    "ml-100k": "KFold(5, shuffle=True, random_state=0) over rows; metrics pooled over "
-    "all test rows, seconds summed over folds",
-    "ml-1m": "train_test_split(test_size=0.1, random_state=0) over row indices",
-}
-
-Split = tuple[np.ndarray, np.ndarray]
 
 
 # --------------------------------------------------------------------------- models
 
 
-@dataclass(frozen=True)
-class Model:
-    """How to run one model: the benchmark times each callable separately."""
-
-    name: str
-    # Library-specific conversion of the training rows; timed as prepare_s, not fit.
-    prepare: Callable[[pd.DataFrame, pd.Series], Any]
-    fit: Callable[[Any], Any]
-    predict: Callable[[Any, pd.DataFrame], np.ndarray]
-
-
-def ours(name: str) -> Model:
-    params = OUR_PARAMS[name]
-    return Model(
-        name=name,
-        # Nothing to prepare: our fit takes the DataFrame as a user would pass it,
-        # so its validation and id encoding count as fit time.
-        prepare=lambda X, y: (X, y),
-        fit=lambda data: MatrixFactorization(**params).fit(*data),
-        predict=lambda model, X: model.predict(X),
-    )
-
-
-def surprise_model(name: str, make_algo: Callable[[], Any]) -> Model:
-    def prepare(X: pd.DataFrame, y: pd.Series) -> Any:
-        frame = pd.DataFrame(
-            {"user": X.iloc[:, 0], "item": X.iloc[:, 1], "rating": y.to_numpy()}
-        )
-        reader = Reader(rating_scale=(float(y.min()), float(y.max())))
-        return Dataset.load_from_df(frame, reader).build_full_trainset()
-
-    def fit(trainset: Any) -> Any:
-        algo = make_algo()
-        algo.fit(trainset)
-        return algo
-
-    def predict(algo: Any, X: pd.DataFrame) -> np.ndarray:
-        # Surprise wants (user, item, true rating) triples; the true rating is only
-        # echoed back in the Prediction, so a placeholder keeps the API y-free.
-        users, items = X.iloc[:, 0].tolist(), X.iloc[:, 1].tolist()
-        predictions = algo.test(
-            [(u, i, 0.0) for u, i in zip(users, items, strict=True)]
-        )
-        return np.fromiter((p.est for p in predictions), float, len(predictions))
-
-    return Model(name=name, prepare=prepare, fit=fit, predict=predict)
-
-
 def all_models() -> dict[str, Model]:
     models = [
-        ours(OURS_DEFAULT),
-        ours(OURS_SGD),
+        ours_model(OURS_DEFAULT, OUR_PARAMS[OURS_DEFAULT]),
+        ours_model(OURS_SGD, OUR_PARAMS[OURS_SGD]),
         surprise_model(SVD_NAME, lambda: SVD(random_state=0)),
         # verbose=False only silences its "Estimating biases" print.
         surprise_model(BASELINE_NAME, lambda: BaselineOnly(verbose=False)),
@@ -158,59 +91,6 @@ def all_models() -> dict[str, Model]:
 
 
 # ----------------------------------------------------------------------- running
-
-
-@dataclass
-class Run:
-    """One model on one split."""
-
-    prediction: np.ndarray
-    prepare_s: float
-    fit_s: float
-    predict_s: float
-    # CPU seconds of the whole process during fit, all threads: above fit_s when
-    # threads (numba's, or BLAS workers spinning while idle) take a second core,
-    # which a busy machine then takes away.
-    fit_cpu_s: float
-
-
-def run_split(
-    model: Model, X_train: pd.DataFrame, y_train: pd.Series, X_test: pd.DataFrame
-) -> Run:
-    start = time.perf_counter()
-    data = model.prepare(X_train, y_train)
-    prepared, cpu_start = time.perf_counter(), time.process_time()
-    fitted = model.fit(data)
-    fitted_at, cpu_end = time.perf_counter(), time.process_time()
-    prediction = model.predict(fitted, X_test)
-    done = time.perf_counter()
-    return Run(
-        prediction,
-        prepare_s=prepared - start,
-        fit_s=fitted_at - prepared,
-        predict_s=done - fitted_at,
-        fit_cpu_s=cpu_end - cpu_start,
-    )
-
-
-def warm_up(models: dict[str, Model], X: pd.DataFrame, y: pd.Series) -> None:
-    """Fit and predict every model once on a small slice before anything is timed.
-
-    numba compiles (or loads from its cache) our kernels on the first call in a
-    process; that one-off cost is measured separately by first_fit_latency. Surprise
-    gets the same treatment, though it has no JIT, so the rule needs no exceptions.
-    """
-    X_small, y_small = X.iloc[:WARMUP_ROWS], y.iloc[:WARMUP_ROWS]
-    for model in models.values():
-        run_split(model, X_small, y_small, X_small)
-
-
-def splits_for(dataset: str, n_samples: int) -> list[Split]:
-    if dataset == "ml-100k":
-        kfold = KFold(5, shuffle=True, random_state=0)
-        return list(kfold.split(np.arange(n_samples)))
-    train, test = train_test_split(np.arange(n_samples), test_size=0.1, random_state=0)
-    return [(train, test)]
 
 
 def run_protocol(
@@ -238,45 +118,13 @@ def run_protocol(
     return runs
 
 
-def summarize(
-    runs: list[list[Run]], y: pd.Series, splits: Sequence[Split]
-) -> dict[str, Any]:
-    """Pooled metrics over all test rows; seconds summed over splits.
-
-    A model run more than once on a split counts with the mean of its repeats, and
-    its first repeat's predictions (repeats share random_state, and identical is
-    checked).
-    """
-    y_true = np.concatenate([y.to_numpy()[test] for _, test in splits])
-    y_pred = np.concatenate([repeats[0].prediction for repeats in runs])
-    errors = y_pred - y_true
-    per_split = {
-        key: [[getattr(run, key) for run in repeats] for repeats in runs]
-        for key in ("prepare_s", "fit_s", "predict_s", "fit_cpu_s")
-    }
-    summary: dict[str, Any] = {
-        "rmse": float(np.sqrt(np.mean(errors**2))),
-        "mae": float(np.mean(np.abs(errors))),
-        "n_predictions": int(len(y_true)),
-    }
-    for key, values in per_split.items():
-        summary[key] = float(sum(np.mean(repeats) for repeats in values))
-        summary[f"{key}_runs"] = values
-    summary["repeats_identical"] = all(
-        np.array_equal(repeats[0].prediction, run.prediction)
-        for repeats in runs
-        for run in repeats
-    )
-    return summary
-
-
 def run_dataset(dataset: str, models: dict[str, Model]) -> dict[str, Any]:
-    X, y = fetch_movielens(dataset, download_if_missing=False, return_X_y=True)
+    X, y = load_dataset(dataset)
     splits = splits_for(dataset, len(y))
     print(f"{dataset}: {len(y):,} ratings, {len(splits)} split(s)", flush=True)
     runs = run_protocol(SCHEDULES[dataset], models, X, y, splits)
     return {
-        "protocol": PROTOCOLS[dataset],
+        "protocol": protocol(dataset),
         "n_ratings": int(len(y)),
         "run_order": list(SCHEDULES[dataset]),
         "models": {name: summarize(r, y, splits) for name, r in runs.items()},
@@ -373,12 +221,6 @@ def metric(results: dict[str, Any], dataset: str, model: str, key: str) -> float
         return None
 
 
-def ratio(numerator: float | None, denominator: float | None) -> float | None:
-    if numerator is None or denominator is None or denominator == 0:
-        return None
-    return numerator / denominator
-
-
 def difference(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else abs(a - b)
 
@@ -421,45 +263,6 @@ def checks(results: dict[str, Any]) -> list[Check]:
 
 
 # ----------------------------------------------------------------------- reports
-
-
-def peak_rss_mib() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    # ru_maxrss is in KiB on Linux, in bytes on macOS.
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
-
-
-def git_state() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        # GIT_OPTIONAL_LOCKS=0: never take the index lock others may be using.
-        env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
-        out = subprocess.run(
-            ["git", "-C", str(REPO), *args], capture_output=True, text=True, env=env
-        )
-        return out.stdout.strip()
-
-    changed = git("status", "--porcelain", "--untracked-files=no")
-    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(changed)}
-
-
-def environment() -> dict[str, Any]:
-    packages = ("sklearn-mf", "scikit-surprise", "numpy", "numba", "scikit-learn")
-    return {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
-        "versions": {name: version(name) for name in packages},
-        # Thread pools a fit may use: they decide how much a busy machine slows it.
-        "numba_threads": numba.config.NUMBA_NUM_THREADS,
-        "numba_threading_layer": numba.config.THREADING_LAYER,
-        "blas": [
-            {k: pool[k] for k in ("internal_api", "version", "num_threads")}
-            for pool in threadpool_info()
-        ],
-        "git": git_state(),
-    }
 
 
 def speed_ratio(results: dict[str, Any], dataset: str, model: str) -> str:
@@ -526,7 +329,6 @@ def repeat_notes(results: dict[str, Any]) -> list[str]:
 
 def markdown(report: dict[str, Any], check_list: list[Check]) -> str:
     env, results = report["environment"], report["results"]
-    versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
     notes = [
         f"- {dataset}: {result['protocol']}; run order per split: "
         f"{', '.join(result['run_order'])}"
@@ -535,9 +337,7 @@ def markdown(report: dict[str, Any], check_list: list[Check]) -> str:
     lines = [
         "# Core benchmark: sklearn_mf vs Surprise",
         "",
-        f"{env['date']} · {env['platform']} · {env['cpu_count']} CPUs · "
-        f"Python {env['python']} · {versions} · commit {env['git']['commit'][:10]}"
-        + (" (dirty tree)" if env["git"]["dirty"] else ""),
+        header_line(env),
         "",
         *results_table(results),
         "",
@@ -564,15 +364,7 @@ def markdown(report: dict[str, Any], check_list: list[Check]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    # .tmp files are git-ignored; an interrupted run never leaves half a result.
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
 def save(report: dict[str, Any], check_list: list[Check], out: Path) -> str:
-    out.parent.mkdir(parents=True, exist_ok=True)
     text = markdown(report, check_list)
     data = {
         **report,
@@ -603,20 +395,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     start, load_start = time.perf_counter(), os.getloadavg()[0]
     # Taken first: the repository may move on during a run, and what is measured is
     # the code imported now.
-    env = environment()
+    env = environment(PACKAGES)
     print("first-fit latency (fresh processes)", flush=True)
     first = first_fit_latency()
     models = all_models()
-    X_warm, y_warm = fetch_movielens(
-        "ml-100k", download_if_missing=False, return_X_y=True
-    )
-    warm_up(models, X_warm, y_warm)
+    X_warm, y_warm = load_dataset("ml-100k")
+    warm_up(models.values(), X_warm, y_warm)
     results = {dataset: run_dataset(dataset, models) for dataset in args.datasets}
     report = {
         "environment": env,
         "results": results,
         "first_fit": first,
-        "peak_rss_mib": peak_rss_mib(),
+        "peak_rss_mib": maxrss_mib(),
         "load_average": [load_start, os.getloadavg()[0]],
         "total_s": time.perf_counter() - start,
     }

@@ -1,0 +1,277 @@
+"""What every benchmark script shares: data, splits, the timed runner, reports.
+
+core.py (ours against Surprise, all in one process) and run.py (every peer, one
+subprocess per model) both build on this module, so the two measure the same way:
+the same splits, the same split of the work into prepare / fit / predict, the same
+pooled metrics.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numba
+import numpy as np
+import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import KFold, train_test_split
+from threadpoolctl import threadpool_info
+
+from sklearn_mf.datasets import fetch_movielens, make_ratings
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "benchmarks" / "results"
+WARMUP_ROWS = 2_000
+
+# Synthetic-N data: users and items grow with N at MovieLens-1M-like proportions
+# (ML-1M: 1,000,209 ratings, 6,040 users, 3,706 items, so about N/160 users and
+# N/270 items); rank 10, noise 0.5, clipped to the 1..5 stars of MovieLens. Below
+# about 4 million ratings those proportions would fill more than a tenth of the
+# matrix (ML-1M fills 4.5%), so both counts then grow by the same factor until the
+# density is 10%.
+MAX_SYNTHETIC_DENSITY = 0.1
+SYNTHETIC_USERS_PER_RATING = 1 / 160
+SYNTHETIC_ITEMS_PER_RATING = 1 / 270
+
+Split = tuple[np.ndarray, np.ndarray]
+
+
+def silence_expected_warnings() -> None:
+    """Our default (tol=1e-3, max_iter=20) may stop at max_iter on some splits.
+
+    The warning is expected in a benchmark and would only clutter the output. It is
+    matched by message because _fit_context makes the warning's module sklearn.base,
+    not sklearn_mf.
+    """
+    warnings.filterwarnings(
+        "ignore", message="MatrixFactorization stopped", category=ConvergenceWarning
+    )
+
+
+# -------------------------------------------------------------------------- data
+
+
+def protocol(dataset: str) -> str:
+    if dataset == "ml-100k":
+        return (
+            "KFold(5, shuffle=True, random_state=0) over rows; metrics pooled over "
+            "all test rows, seconds summed over folds"
+        )
+    return "train_test_split(test_size=0.1, random_state=0) over row indices"
+
+
+def synthetic_size(dataset: str) -> int | None:
+    """N of 'synthetic-N' (underscores and a k/M suffix allowed), else None."""
+    if not dataset.startswith("synthetic-"):
+        return None
+    text = dataset.removeprefix("synthetic-").replace("_", "").lower()
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    return int(float(text.rstrip("km")) * scale)
+
+
+def synthetic_shape(n_ratings: int) -> tuple[int, int]:
+    users = n_ratings * SYNTHETIC_USERS_PER_RATING
+    items = n_ratings * SYNTHETIC_ITEMS_PER_RATING
+    grow = max(1.0, np.sqrt(n_ratings / MAX_SYNTHETIC_DENSITY / (users * items)))
+    return max(2, round(users * grow)), max(2, round(items * grow))
+
+
+def load_dataset(dataset: str) -> tuple[pd.DataFrame, pd.Series]:
+    """X (user, item columns) and y of a MovieLens variant or synthetic-N."""
+    n_ratings = synthetic_size(dataset)
+    if n_ratings is None:
+        return fetch_movielens(dataset, download_if_missing=False, return_X_y=True)
+    n_users, n_items = synthetic_shape(n_ratings)
+    X, y, _truth = make_ratings(
+        n_users=n_users,
+        n_items=n_items,
+        n_ratings=n_ratings,
+        n_components=10,
+        noise=0.5,
+        rating_range=(1.0, 5.0),
+        as_frame=True,
+        random_state=0,
+    )
+    return X, y
+
+
+def splits_for(dataset: str, n_samples: int) -> list[Split]:
+    if dataset == "ml-100k":
+        kfold = KFold(5, shuffle=True, random_state=0)
+        return list(kfold.split(np.arange(n_samples)))
+    train, test = train_test_split(np.arange(n_samples), test_size=0.1, random_state=0)
+    return [(train, test)]
+
+
+# ------------------------------------------------------------------------ runner
+
+
+@dataclass(frozen=True)
+class Model:
+    """How to run one model: the benchmark times each callable separately."""
+
+    name: str
+    # Library-specific conversion of the training rows; timed as prepare_s, not fit.
+    prepare: Callable[[pd.DataFrame, pd.Series], Any]
+    fit: Callable[[Any], Any]
+    predict: Callable[[Any, pd.DataFrame], np.ndarray]
+
+
+@dataclass
+class Run:
+    """One model on one split."""
+
+    prediction: np.ndarray
+    prepare_s: float
+    fit_s: float
+    predict_s: float
+    # CPU seconds of the whole process during fit, all threads: above fit_s when
+    # threads (numba's, or BLAS workers spinning while idle) take a second core,
+    # which a busy machine then takes away. A JVM's threads are not counted.
+    fit_cpu_s: float
+
+
+def run_split(
+    model: Model, X_train: pd.DataFrame, y_train: pd.Series, X_test: pd.DataFrame
+) -> Run:
+    start = time.perf_counter()
+    data = model.prepare(X_train, y_train)
+    prepared, cpu_start = time.perf_counter(), time.process_time()
+    fitted = model.fit(data)
+    fitted_at, cpu_end = time.perf_counter(), time.process_time()
+    prediction = np.asarray(model.predict(fitted, X_test), dtype=float)
+    done = time.perf_counter()
+    return Run(
+        prediction,
+        prepare_s=prepared - start,
+        fit_s=fitted_at - prepared,
+        predict_s=done - fitted_at,
+        fit_cpu_s=cpu_end - cpu_start,
+    )
+
+
+def warm_up(models: Iterable[Model], X: pd.DataFrame, y: pd.Series) -> None:
+    """Fit and predict every model once on a small slice before anything is timed.
+
+    numba compiles (or loads from its cache) our kernels on the first call in a
+    process; that one-off cost is not what a fit costs. Peers get the same
+    treatment (it also starts Spark's JVM), so the rule needs no exceptions.
+    """
+    X_small, y_small = X.iloc[:WARMUP_ROWS], y.iloc[:WARMUP_ROWS]
+    for model in models:
+        run_split(model, X_small, y_small, X_small)
+
+
+def summarize(
+    runs: list[list[Run]], y: pd.Series, splits: Sequence[Split]
+) -> dict[str, Any]:
+    """Pooled metrics over all test rows; seconds summed over splits.
+
+    ``runs[split]`` lists one model's repeats on that split. A model run more than
+    once on a split counts with the mean of its repeats, and its first repeat's
+    predictions (repeats share random_state, and identical is checked).
+    """
+    y_true = np.concatenate([y.to_numpy()[test] for _, test in splits])
+    y_pred = np.concatenate([repeats[0].prediction for repeats in runs])
+    errors = y_pred - y_true
+    per_split = {
+        key: [[getattr(run, key) for run in repeats] for repeats in runs]
+        for key in ("prepare_s", "fit_s", "predict_s", "fit_cpu_s")
+    }
+    summary: dict[str, Any] = {
+        "rmse": float(np.sqrt(np.mean(errors**2))),
+        "mae": float(np.mean(np.abs(errors))),
+        "n_predictions": int(len(y_true)),
+    }
+    for key, values in per_split.items():
+        summary[key] = float(sum(np.mean(repeats) for repeats in values))
+        summary[f"{key}_runs"] = values
+    summary["repeats_identical"] = all(
+        np.array_equal(repeats[0].prediction, run.prediction)
+        for repeats in runs
+        for run in repeats
+    )
+    return summary
+
+
+# ----------------------------------------------------------------------- reports
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or denominator is None or denominator == 0:
+        return None
+    return numerator / denominator
+
+
+def maxrss_mib(who: int = resource.RUSAGE_SELF) -> float:
+    peak = resource.getrusage(who).ru_maxrss
+    # ru_maxrss is in KiB on Linux, in bytes on macOS.
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+def git_state() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        # GIT_OPTIONAL_LOCKS=0: never take the index lock others may be using.
+        env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+        out = subprocess.run(
+            ["git", "-C", str(REPO), *args], capture_output=True, text=True, env=env
+        )
+        return out.stdout.strip()
+
+    changed = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(changed)}
+
+
+def package_version(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def environment(packages: Sequence[str]) -> dict[str, Any]:
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "versions": {name: package_version(name) for name in packages},
+        # Thread pools a fit may use: they decide how much a busy machine slows it.
+        "numba_threads": numba.config.NUMBA_NUM_THREADS,
+        "numba_threading_layer": numba.config.THREADING_LAYER,
+        "blas": [
+            {k: pool[k] for k in ("internal_api", "version", "num_threads")}
+            for pool in threadpool_info()
+        ],
+        "git": git_state(),
+    }
+
+
+def header_line(env: dict[str, Any]) -> str:
+    versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items() if v)
+    return (
+        f"{env['date']} · {env['platform']} · {env['cpu_count']} CPUs · "
+        f"Python {env['python']} · {versions} · commit {env['git']['commit'][:10]}"
+        + (" (dirty tree)" if env["git"]["dirty"] else "")
+    )
+
+
+def write_atomic(path: Path, text: str) -> None:
+    # .tmp files are git-ignored; an interrupted run never leaves half a result.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
