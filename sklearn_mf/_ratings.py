@@ -1,7 +1,6 @@
 """The training ratings, indexed by user and by item, built once per fit."""
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -51,6 +50,8 @@ def _side_index(
     n_chunks: int,
 ) -> SideIndex:
     order = np.argsort(codes, kind="stable")
+    if order.shape[0] < np.iinfo(np.int32).max:
+        order = order.astype(np.int32)  # half the memory of the default int64
     counts = np.bincount(codes, minlength=n_rows)
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
@@ -128,13 +129,14 @@ class RatingData:
 
     def feature_term(self, coef: np.ndarray) -> np.ndarray:
         """Per-rating contribution of the side features (zeros when there are none)."""
-        return self.features @ coef if coef.size else self._zeros
+        return self.features @ coef if coef.size else np.zeros(self.n_ratings)
 
-    def side_feature_term(self, side: SideIndex, coef: np.ndarray) -> np.ndarray:
-        """:meth:`feature_term` in the order of ``side``."""
-        return side.gather(self.features @ coef) if coef.size else self._zeros
+    def side_target(self, side: SideIndex, coef: np.ndarray) -> np.ndarray:
+        """Targets minus the feature term, in the order of ``side``.
 
-    @cached_property
-    def _zeros(self) -> np.ndarray:
-        # Shared read-only stand-in for the feature term of a model without features.
-        return np.zeros(self.n_ratings)
+        Without features these are ``side.target`` themselves, so that no
+        rating-sized array is allocated per epoch.
+        """
+        if coef.size == 0:
+            return side.target
+        return side.gather(self.target - self.features @ coef)

@@ -45,14 +45,15 @@ def row_squared_errors(
     other_index,
     target,
     weight,
-    feature_term,
     row_bias,
     other_bias,
     row_factors,
     other_factors,
     out,
 ):
-    """Write ``sum_r w_r (t_r - b_row - b_j - p_row.q_j - f_r)^2`` of each row into ``out``.
+    """Write ``sum_r w_r (t_r - b_row - b_j - p_row.q_j)^2`` of each row into ``out``.
+
+    ``target`` holds the ratings minus the global mean and the feature term.
 
     The ratings come grouped by row (CSR), so a row's vector stays in cache while its
     ratings are scored. Summing ``out`` afterwards gives a total that does not depend
@@ -66,6 +67,6 @@ def row_squared_errors(
             dot = 0.0
             for f in range(k):
                 dot += row_factors[row, f] * other_factors[j, f]
-            err = target[r] - row_bias[row] - other_bias[j] - dot - feature_term[r]
+            err = target[r] - row_bias[row] - other_bias[j] - dot
             total += weight[r] * err * err
         out[row] = total

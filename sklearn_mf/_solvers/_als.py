@@ -40,13 +40,13 @@ class ALSSolver:
             )
 
     def _solve_side(
-        self, side: SideIndex, target, other_bias, other_factors, bias, factors
+        self, side: SideIndex, coef, other_bias, other_factors, bias, factors
     ):
         arguments = (
             side.chunks,
             side.indptr,
             side.other,
-            side.gather(target),
+            self.data.side_target(side, coef),
             side.weight,
             other_bias,
             other_factors,
@@ -61,10 +61,9 @@ class ALSSolver:
 
     def epoch(self, model: FactorModel) -> None:
         data = self.data
-        target = data.target - data.feature_term(model.coef)
         self._solve_side(
             data.by_user,
-            target,
+            model.coef,
             model.item_bias,
             model.item_factors,
             model.user_bias,
@@ -72,7 +71,7 @@ class ALSSolver:
         )
         self._solve_side(
             data.by_item,
-            target,
+            model.coef,
             model.user_bias,
             model.user_factors,
             model.item_bias,

@@ -61,9 +61,8 @@ def objective(
     row_squared_errors(
         side.indptr,
         side.other,
-        side.target,
+        data.side_target(side, model.coef),
         side.weight,
-        data.side_feature_term(side, model.coef),
         model.user_bias,
         model.item_bias,
         model.user_factors,
