@@ -20,7 +20,10 @@ def shuffle_range(values, start, stop, seed):
     state = seed
     for j in range(stop - start - 1, 0, -1):
         state, z = splitmix64(state)
-        pick = start + np.int64(z % np.uint64(j + 1))
+        # Lemire's multiply-shift maps 32 random bits to [0, j]: no slow 64-bit modulo.
+        pick = start + np.int64(
+            ((z >> np.uint64(32)) * np.uint64(j + 1)) >> np.uint64(32)
+        )
         values[start + j], values[pick] = values[pick], values[start + j]
 
 
