@@ -77,7 +77,7 @@ class MatrixFactorization(BaseFactorization):
     fit_bias : bool, default=True
         Whether to learn user and item biases. The global mean is always used.
 
-    max_iter : int, default=20
+    max_iter : int, default=50
         Maximum number of epochs (one ALS sweep, or one SGD pass over the ratings).
 
     tol : float or None, default=1e-3
@@ -231,7 +231,7 @@ class MatrixFactorization(BaseFactorization):
         alpha: float = 0.09,
         alpha_bias: float = 0.05,
         fit_bias: bool = True,
-        max_iter: int = 20,
+        max_iter: int = 50,
         tol: float | None = 1e-3,
         learning_rate: float = 0.005,
         init_std: float = 0.1,
