@@ -110,11 +110,28 @@ def _sort_key(value):
     return (2, 0, f"{type(value).__name__}:{value!r}")
 
 
+def _encode_dense_integers(
+    ids: np.ndarray, low: int, high: int
+) -> tuple[np.ndarray, np.ndarray]:
+    # Integer ids spanning a range not much larger than their count (the usual
+    # 1..n numbering) are encoded through a presence table in linear time, several
+    # times faster than the sort inside np.unique.
+    offset = ids - low
+    present = np.zeros(high - low + 1, dtype=bool)
+    present[offset] = True
+    code_of = np.cumsum(present, dtype=np.int32) - 1
+    return np.flatnonzero(present) + low, code_of[offset]
+
+
 def encode_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return the sorted distinct ids and the int32 code of every entry of ``ids``.
 
     ``ids`` are canonical ids as returned by :func:`canonical_ids`.
     """
+    if ids.dtype.kind == "i" and ids.size:
+        low, high = int(ids.min()), int(ids.max())
+        if high - low < 4 * ids.size:
+            return _encode_dense_integers(ids, low, high)
     if ids.dtype != object:
         uniques, codes = np.unique(ids, return_inverse=True)
         return uniques, codes.astype(np.int32)

@@ -154,7 +154,10 @@ class MatrixFactorization(BaseFactorization):
         Number of epochs run.
 
     loss_curve_ : list of float
-        Training objective (divided by the total sample weight) after each epoch.
+        Training objective (divided by the total sample weight) after each epoch. For
+        ``solver="sgd"`` the squared errors in it are those met during the epoch,
+        each taken just before its rating's step (as scikit-learn's SGD estimators
+        report their loss), which saves a pass over the ratings per epoch.
 
     validation_scores_ : list of float or None
         Validation RMSE after each epoch with ``early_stopping``, else None.
@@ -293,7 +296,7 @@ class MatrixFactorization(BaseFactorization):
         )
         train_set = TrainingSet(ratings, y, sample_weight)
         with numba_threads(self.n_jobs, single_blas_thread=True) as n_threads:
-            data = RatingData.build(
+            data = RatingData(
                 train_set.user_codes,
                 train_set.item_codes,
                 train_set.y - train_set.global_mean,
@@ -304,12 +307,13 @@ class MatrixFactorization(BaseFactorization):
                 self.n_components,
                 4 * n_threads,
             )
-            model = self._initial_model(train_set, init_seed)
+            solver_class = SOLVERS[self.solver]
+            model = self._initial_model(train_set, init_seed, solver_class.dtype)
             # The objective does not involve rows without weight; zero vectors make
             # them predict like unknown ids, whichever solver runs.
-            model.user_factors[data.by_user.row_weight == 0] = 0.0
-            model.item_factors[data.by_item.row_weight == 0] = 0.0
-            solver = SOLVERS[self.solver](
+            model.user_factors[data.user_weight == 0] = 0.0
+            model.item_factors[data.item_weight == 0] = 0.0
+            solver = solver_class(
                 data,
                 alpha=self.alpha,
                 alpha_bias=self.alpha_bias,
@@ -321,9 +325,6 @@ class MatrixFactorization(BaseFactorization):
             result = train(
                 solver,
                 model,
-                data,
-                alpha=self.alpha,
-                alpha_bias=self.alpha_bias,
                 max_iter=self.max_iter,
                 tol=self.tol,
                 n_iter_no_change=self.n_iter_no_change,
@@ -401,10 +402,12 @@ class MatrixFactorization(BaseFactorization):
 
         return rmse
 
-    def _initial_model(self, train_set: TrainingSet, seed: int) -> FactorModel:
+    def _initial_model(
+        self, train_set: TrainingSet, seed: int, dtype: type
+    ) -> FactorModel:
         k = self.n_components
-        user_factors = np.empty((len(train_set.users), k))
-        item_factors = np.empty((len(train_set.items), k))
+        user_factors = np.empty((len(train_set.users), k), dtype=dtype)
+        item_factors = np.empty((len(train_set.items), k), dtype=dtype)
         normal_rows(
             id_seeds(train_set.users), np.uint64(2 * seed), self.init_std, user_factors
         )
@@ -415,11 +418,11 @@ class MatrixFactorization(BaseFactorization):
             item_factors,
         )
         model = FactorModel(
-            user_bias=np.zeros(len(train_set.users)),
-            item_bias=np.zeros(len(train_set.items)),
+            user_bias=np.zeros(len(train_set.users), dtype=dtype),
+            item_bias=np.zeros(len(train_set.items), dtype=dtype),
             user_factors=user_factors,
             item_factors=item_factors,
-            coef=np.zeros(train_set.features.shape[1]),
+            coef=np.zeros(train_set.features.shape[1], dtype=dtype),
         )
         if self.warm_start and hasattr(self, "user_factors_"):
             self._reuse_previous(train_set, model)
@@ -457,6 +460,8 @@ class MatrixFactorization(BaseFactorization):
             model.coef[:] = self.coef_ * train_set.feature_scale
 
     def _set_fitted(self, train_set: TrainingSet, model: FactorModel) -> None:
+        # Fitted attributes are float64 whatever precision the solver trained in.
+        model = model.astype(np.float64)
         self.global_mean_ = train_set.global_mean
         self.users_ = train_set.users
         self.items_ = train_set.items

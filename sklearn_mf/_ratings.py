@@ -1,8 +1,26 @@
 """The training ratings, indexed by user and by item, built once per fit."""
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
+
+from ._kernels._sort import scatter_by_key
+
+
+def group_by_key(keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(indptr, order)``: the positions of ``keys`` grouped by key, stably.
+
+    ``order[indptr[k]:indptr[k + 1]]`` are the positions of key ``k`` in increasing
+    order. A counting sort: linear time, unlike ``np.argsort``. ``order`` is int32
+    when the positions fit, which halves its memory.
+    """
+    indptr = np.zeros(n_keys + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys, minlength=n_keys), out=indptr[1:])
+    small = keys.shape[0] < np.iinfo(np.int32).max
+    order = np.empty(keys.shape[0], dtype=np.int32 if small else np.int64)
+    scatter_by_key(keys, indptr, order)
+    return indptr, order
 
 
 @dataclass(frozen=True)
@@ -20,7 +38,6 @@ class SideIndex:
     other: np.ndarray
     target: np.ndarray
     weight: np.ndarray
-    row_weight: np.ndarray
     chunks: np.ndarray
 
     def gather(self, values: np.ndarray) -> np.ndarray:
@@ -49,19 +66,13 @@ def _side_index(
     n_factors: int,
     n_chunks: int,
 ) -> SideIndex:
-    order = np.argsort(codes, kind="stable")
-    if order.shape[0] < np.iinfo(np.int32).max:
-        order = order.astype(np.int32)  # half the memory of the default int64
-    counts = np.bincount(codes, minlength=n_rows)
-    indptr = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
+    indptr, order = group_by_key(codes, n_rows)
     return SideIndex(
         indptr=indptr,
         order=order,
-        other=np.ascontiguousarray(other[order]),
+        other=other[order],
         target=target[order],
         weight=weight[order],
-        row_weight=np.bincount(codes, weights=weight, minlength=n_rows),
         chunks=_chunk_bounds(indptr, n_factors, n_chunks),
     )
 
@@ -80,8 +91,11 @@ class RatingData:
         Sample weights (ones when none were given).
     features : ndarray of float64 of shape (n_ratings, n_features)
         Standardised side features.
-    by_user, by_item : SideIndex
-        The same ratings grouped by user and by item.
+    n_users, n_items : int
+        Number of distinct users and items.
+    n_factors, n_chunks : int
+        Rank of the model and number of work chunks per side, for ``by_user`` and
+        ``by_item``.
     """
 
     user_codes: np.ndarray
@@ -89,41 +103,54 @@ class RatingData:
     target: np.ndarray
     weight: np.ndarray
     features: np.ndarray
-    by_user: SideIndex
-    by_item: SideIndex
+    n_users: int
+    n_items: int
+    n_factors: int
+    n_chunks: int
 
-    @classmethod
-    def build(
-        cls,
-        user_codes: np.ndarray,
-        item_codes: np.ndarray,
-        target: np.ndarray,
-        weight: np.ndarray,
-        features: np.ndarray,
-        n_users: int,
-        n_items: int,
-        n_factors: int,
-        n_chunks: int,
-    ) -> "RatingData":
-        return cls(
-            user_codes=user_codes,
-            item_codes=item_codes,
-            target=target,
-            weight=weight,
-            features=features,
-            by_user=_side_index(
-                user_codes, item_codes, target, weight, n_users, n_factors, n_chunks
-            ),
-            by_item=_side_index(
-                item_codes, user_codes, target, weight, n_items, n_factors, n_chunks
-            ),
+    # The per-side indexes are built on first use: the alternating solvers need
+    # both, SGD neither.
+    @cached_property
+    def by_user(self) -> SideIndex:
+        """The ratings grouped by user."""
+        return _side_index(
+            self.user_codes,
+            self.item_codes,
+            self.target,
+            self.weight,
+            self.n_users,
+            self.n_factors,
+            self.n_chunks,
         )
+
+    @cached_property
+    def by_item(self) -> SideIndex:
+        """The ratings grouped by item."""
+        return _side_index(
+            self.item_codes,
+            self.user_codes,
+            self.target,
+            self.weight,
+            self.n_items,
+            self.n_factors,
+            self.n_chunks,
+        )
+
+    @cached_property
+    def user_weight(self) -> np.ndarray:
+        """Summed sample weight of each user's ratings."""
+        return np.bincount(self.user_codes, weights=self.weight, minlength=self.n_users)
+
+    @cached_property
+    def item_weight(self) -> np.ndarray:
+        """Summed sample weight of each item's ratings."""
+        return np.bincount(self.item_codes, weights=self.weight, minlength=self.n_items)
 
     @property
     def n_ratings(self) -> int:
         return self.target.shape[0]
 
-    @property
+    @cached_property
     def total_weight(self) -> float:
         return float(np.sum(self.weight))
 

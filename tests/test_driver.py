@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from sklearn_mf._ratings import RatingData
 from sklearn_mf._solvers import FactorModel, train
 
 
@@ -12,37 +11,22 @@ class _CountingSolver:
 
     def epoch(self, model):
         model.user_bias[0] += 1.0
+        return 1.0
 
 
-def _setup():
-    data = RatingData.build(
-        np.array([0, 1], dtype=np.int32),
-        np.array([0, 0], dtype=np.int32),
-        np.array([1.0, -1.0]),
-        np.ones(2),
-        np.zeros((2, 0)),
-        2,
-        1,
-        1,
-        1,
-    )
-    model = FactorModel(
+def _model():
+    return FactorModel(
         np.zeros(2), np.zeros(1), np.zeros((2, 1)), np.zeros((1, 1)), np.zeros(0)
     )
-    return data, model
 
 
 def _train(scores, **kwargs):
-    data, model = _setup()
     sequence = iter(scores)
-    options = dict(
-        alpha=0.1, alpha_bias=0.1, max_iter=len(scores), tol=0.0, n_iter_no_change=2
-    )
+    options = dict(max_iter=len(scores), tol=0.0, n_iter_no_change=2)
     options.update(kwargs)
     return train(
         _CountingSolver(),
-        model,
-        data,
+        _model(),
         validation_rmse=lambda _: next(sequence),
         verbose=0,
         solver_name="stub",
@@ -72,15 +56,12 @@ def test_non_finite_loss_raises():
     class Exploding:
         def epoch(self, model):
             model.user_factors[:] = np.inf
+            return float("inf")
 
-    data, model = _setup()
     with pytest.raises(ValueError, match="diverged at epoch 1"):
         train(
             Exploding(),
-            model,
-            data,
-            alpha=0.1,
-            alpha_bias=0.1,
+            _model(),
             max_iter=3,
             tol=None,
             n_iter_no_change=1,

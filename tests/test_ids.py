@@ -63,3 +63,14 @@ def test_large_int64_ids_are_exact():
 def test_bad_ids_raise(values, error, match):
     with pytest.raises(error, match=match):
         canonical_ids(values, "user (column 0)")
+
+
+@pytest.mark.parametrize("spread", [3, 10**12])
+def test_integer_encoding_matches_np_unique(spread):
+    # Dense ranges take a presence-table path, sparse ones np.unique: same result.
+    ids = np.random.RandomState(0).randint(-spread, spread, 500).astype(np.int64)
+    known, codes = encode_ids(ids)
+    expected_known, expected_codes = np.unique(ids, return_inverse=True)
+    np.testing.assert_array_equal(known, expected_known)
+    np.testing.assert_array_equal(codes, expected_codes)
+    assert known.dtype == np.int64 and codes.dtype == np.int32

@@ -23,7 +23,7 @@ def small_problem():
     users, items = pairs[:, 0].astype(np.int32), pairs[:, 1].astype(np.int32)
     target = rng.randn(len(pairs))
     weight = rng.uniform(0.5, 2.0, len(pairs))
-    data = RatingData.build(
+    data = RatingData(
         users, items, target, weight, np.zeros((len(pairs), 0)), n_users, n_items, k, 3
     )
     return data, rng.randn(n_items, k), rng.randn(n_items), k
@@ -188,9 +188,11 @@ def test_sgd_visit_matches_python_reference():
     expected = [a.copy() for a in state]
     lr, alpha, alpha_bias = 0.05, 0.1, 0.02
     bu, bi, p, q, c = expected
+    squared_error = 0.0
     for r in order:
         u, i, s = users[r], items[r], lr * weight[r]
         err = target[r] - (bu[u] + bi[i] + p[u] @ q[i] + features[r] @ c)
+        squared_error += weight[r] * err**2
         bu[u] += s * (err - alpha_bias * bu[u])
         bi[i] += s * (err - alpha_bias * bi[i])
         p[u], q[i] = (
@@ -198,21 +200,25 @@ def test_sgd_visit_matches_python_reference():
             q[i] + s * (err * p[u] - alpha * q[i]),
         )
         c += s * (err * features[r] - alpha_bias * c)
-    sgd_visit(
+    # The kernel works in float32, as the SGD solver stores everything.
+    state32 = [a.astype(np.float32) for a in state]
+    got_error = sgd_visit(
         order,
         users,
         items,
-        target,
-        weight,
-        features,
+        target.astype(np.float32),
+        weight.astype(np.float32),
+        features.astype(np.float32),
         lr,
         alpha,
         alpha_bias,
         True,
-        *state,
+        *state32,
     )
-    for got, want in zip(state, expected, strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert got_error == pytest.approx(squared_error, rel=1e-5)
+    for got, want in zip(state32, expected, strict=True):
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
 def test_cell_visiting_order_groups_users_and_is_seeded():
@@ -240,7 +246,7 @@ def test_sgd_epoch_visits_every_rating_once():
         rng.randint(0, 30, n).astype(np.int32),
         rng.randint(0, 20, n).astype(np.int32),
     )
-    data = RatingData.build(
+    data = RatingData(
         users, items, rng.randn(n), np.ones(n), np.zeros((n, 0)), 30, 20, 2, 2
     )
     solver = SGDSolver(
@@ -253,7 +259,7 @@ def test_sgd_epoch_visits_every_rating_once():
     )
     model = FactorModel(
         np.zeros(30), np.zeros(20), np.ones((30, 2)), np.ones((20, 2)), np.zeros(0)
-    )
+    ).astype(np.float32)
     solver.epoch(model)
     np.testing.assert_array_equal(np.sort(solver._visit), np.arange(n))
 

@@ -91,9 +91,12 @@ def test_both_solvers_reach_the_same_objective(planted, with_features):
     cg.fit(X, y, sample_weight=weight)
     sgd = MatrixFactorization(solver="sgd", max_iter=150, learning_rate=0.01, **params)
     sgd.fit(X, y, sample_weight=weight)
-    # The loss curves hold the documented objective divided by the total weight.
-    assert sgd.loss_curve_[-1] == pytest.approx(als.loss_curve_[-1], rel=0.01)
+    # The loss curves hold the documented objective divided by the total weight;
+    # SGD's holds the errors met during its epoch, which run a little higher.
+    assert sgd.loss_curve_[-1] == pytest.approx(als.loss_curve_[-1], rel=0.03)
     assert cg.loss_curve_[-1] == pytest.approx(als.loss_curve_[-1], rel=0.001)
+    # Both reach the same minimum, up to SGD's step noise.
+    assert np.mean(np.abs(sgd.predict(X) - als.predict(X))) < 0.02
     if with_features:
         assert sgd.coef_[0] == pytest.approx(als.coef_[0], rel=0.05)
 

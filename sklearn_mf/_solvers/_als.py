@@ -4,7 +4,7 @@ import numpy as np
 
 from .._kernels._als import als_cg_half_step, als_half_step
 from .._ratings import RatingData, SideIndex
-from ._model import FactorModel
+from ._model import FactorModel, objective
 
 
 class ALSSolver:
@@ -14,6 +14,8 @@ class ALSSolver:
     otherwise by that many conjugate-gradient steps from the previous solution.
     Options meant for other solvers (``learning_rate``, ``random_state``) are ignored.
     """
+
+    dtype = np.float64
 
     def __init__(
         self,
@@ -59,7 +61,8 @@ class ALSSolver:
         else:
             als_cg_half_step(*arguments, self.cg_steps, bias, factors)
 
-    def epoch(self, model: FactorModel) -> None:
+    def epoch(self, model: FactorModel) -> float:
+        """Run one epoch on ``model`` and return the objective it reaches."""
         data = self.data
         self._solve_side(
             data.by_user,
@@ -84,3 +87,4 @@ class ALSSolver:
             )
             rhs = data.features.T @ (data.weight * residual)
             model.coef[:] = np.linalg.solve(self._feature_gram, rhs)
+        return objective(model, data, self.alpha, self.alpha_bias)

@@ -4,8 +4,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .._ratings import RatingData
-from ._model import FactorModel, objective
+from ._model import FactorModel
 
 
 @dataclass
@@ -44,10 +43,7 @@ class _NoImprovement:
 def train(
     solver,
     model: FactorModel,
-    data: RatingData,
     *,
-    alpha: float,
-    alpha_bias: float,
     max_iter: int,
     tol: float | None,
     n_iter_no_change: int,
@@ -56,6 +52,8 @@ def train(
     solver_name: str,
 ) -> TrainingResult:
     """Run ``solver.epoch`` until the stopping rule fires or ``max_iter`` epochs pass.
+
+    Each epoch returns its training loss, which goes into the loss curve.
 
     Without a validation set, training stops once the training loss has failed to
     improve by ``tol`` (relative) for ``n_iter_no_change`` epochs; with one, the same
@@ -69,8 +67,7 @@ def train(
     best = model
     for epoch in range(1, max_iter + 1):
         start = time.perf_counter()
-        solver.epoch(model)
-        loss = objective(model, data, alpha, alpha_bias)
+        loss = solver.epoch(model)
         if not model.is_finite() or loss != loss or loss == float("inf"):
             raise ValueError(
                 f"solver={solver_name!r} diverged at epoch {epoch}: the training loss "

@@ -25,6 +25,12 @@ class FactorModel:
     def copy(self) -> "FactorModel":
         return FactorModel(*(getattr(self, f.name).copy() for f in fields(self)))
 
+    def astype(self, dtype: type) -> "FactorModel":
+        """The model with every array in ``dtype`` (copies only where it changes)."""
+        return FactorModel(
+            *(getattr(self, f.name).astype(dtype, copy=False) for f in fields(self))
+        )
+
     def is_finite(self) -> bool:
         return all(np.isfinite(getattr(self, f.name)).all() for f in fields(self))
 
@@ -44,6 +50,29 @@ class FactorModel:
             out,
         )
         return out
+
+
+def penalty(
+    model: FactorModel, data: RatingData, alpha: float, alpha_bias: float
+) -> float:
+    """The regularisation part of the objective (not divided by the total weight).
+
+    ``alpha (sum_u W_u |p_u|^2 + sum_i W_i |q_i|^2) + alpha_bias (sum_u W_u b_u^2 +
+    sum_i W_i b_i^2 + W |c|^2)`` where ``W_u`` is the summed weight of the ratings of
+    user ``u`` (likewise ``W_i``) and ``W`` the total weight.
+    """
+    user_w, item_w = data.user_weight, data.item_weight
+    # float64 sums, whatever the solver's storage precision.
+    return alpha * (
+        user_w
+        @ np.einsum("ij,ij->i", model.user_factors, model.user_factors, dtype=float)
+        + item_w
+        @ np.einsum("ij,ij->i", model.item_factors, model.item_factors, dtype=float)
+    ) + alpha_bias * (
+        user_w @ np.square(model.user_bias, dtype=float)
+        + item_w @ np.square(model.item_bias, dtype=float)
+        + data.total_weight * np.square(model.coef, dtype=float).sum()
+    )
 
 
 def objective(
@@ -69,14 +98,6 @@ def objective(
         model.item_factors,
         per_user,
     )
-    squared_error = np.sum(per_user)
-    user_w, item_w = data.by_user.row_weight, data.by_item.row_weight
-    penalty = alpha * (
-        np.sum(user_w * np.sum(model.user_factors**2, axis=1))
-        + np.sum(item_w * np.sum(model.item_factors**2, axis=1))
-    ) + alpha_bias * (
-        np.sum(user_w * model.user_bias**2)
-        + np.sum(item_w * model.item_bias**2)
-        + data.total_weight * np.sum(model.coef**2)
+    return float(
+        (np.sum(per_user) + penalty(model, data, alpha, alpha_bias)) / data.total_weight
     )
-    return float((squared_error + penalty) / data.total_weight)

@@ -3,8 +3,8 @@
 import numpy as np
 
 from .._kernels._sgd import sgd_epoch
-from .._ratings import RatingData
-from ._model import FactorModel
+from .._ratings import RatingData, group_by_key
+from ._model import FactorModel, penalty
 
 # Users and items are each split into this many blocks. It is fixed, not tied to
 # n_jobs, so that the schedule and hence the result are the same for any thread count;
@@ -17,9 +17,12 @@ class SGDSolver:
 
     Users and items are assigned to ``N_BLOCKS`` random blocks each; an epoch walks the
     block diagonals in random order, the cells of a diagonal in parallel, and the
-    ratings of a cell user by user in random order (see :mod:`sklearn_mf._kernels._sgd`). Options
-    meant for other solvers (``cg_steps``) are ignored.
+    ratings of a cell user by user in random order (see :mod:`sklearn_mf._kernels._sgd`).
+    The model is stored in float32 during training. Options meant for other solvers
+    (``cg_steps``) are ignored.
     """
+
+    dtype = np.float32
 
     def __init__(
         self,
@@ -32,39 +35,46 @@ class SGDSolver:
         random_state: np.random.RandomState,
         **_,
     ):
+        self.data = data
         self.alpha = alpha
         self.alpha_bias = alpha_bias
         self.fit_bias = fit_bias
         self.learning_rate = learning_rate
         self.random_state = random_state
-        n_users = data.by_user.indptr.shape[0] - 1
-        n_items = data.by_item.indptr.shape[0] - 1
+        n_users = data.n_users
         user_block = random_state.permutation(n_users) % N_BLOCKS
-        item_block = random_state.permutation(n_items) % N_BLOCKS
-        cell = user_block[data.user_codes] * N_BLOCKS + item_block[data.item_codes]
-        # Ratings sorted by cell, then by user: a cell's ratings sit together in
-        # memory, and so do each user's within it.
-        order = np.argsort(cell * np.int64(n_users) + data.user_codes, kind="stable")
-        cell, users = cell[order], data.user_codes[order]
-        starts = np.flatnonzero((np.diff(cell) != 0) | (np.diff(users) != 0)) + 1
-        self._segment_ptr = np.concatenate(([0], starts, [data.n_ratings])).astype(
-            np.int64
-        )
-        self._cell_segment_ptr = np.searchsorted(
-            cell[self._segment_ptr[:-1]], np.arange(N_BLOCKS * N_BLOCKS + 1)
-        ).astype(np.int64)
+        item_block = random_state.permutation(data.n_items) % N_BLOCKS
+        # Ratings grouped by cell, then by user (two stable counting sorts): a cell's
+        # ratings sit together in memory, and so do each user's within it.
+        _, by_user = group_by_key(data.user_codes, n_users)
+        users = data.user_codes[by_user]
+        cell = user_block[users] * N_BLOCKS + item_block[data.item_codes[by_user]]
+        cell_ptr, by_cell = group_by_key(cell, N_BLOCKS * N_BLOCKS)
+        order = by_user[by_cell]
+        users = users[by_cell]
+        starts = np.flatnonzero(np.diff(users) != 0) + 1
+        # Segments: runs of one user's ratings, which never cross a cell boundary.
+        self._segment_ptr = np.union1d(np.concatenate((starts, [0])), cell_ptr)
+        self._cell_segment_ptr = np.searchsorted(self._segment_ptr, cell_ptr)
         self._segment_visit = np.empty(self._segment_ptr.shape[0] - 1, dtype=np.int64)
-        self._users = data.user_codes[order]
+        self._users = users
         self._items = data.item_codes[order]
-        self._target = data.target[order]
-        self._weight = data.weight[order]
-        self._features = np.ascontiguousarray(data.features[order])
+        self._target = data.target[order].astype(np.float32)
+        self._weight = data.weight[order].astype(np.float32)
+        self._features = data.features[order].astype(np.float32)
         self._visit = np.empty(data.n_ratings, dtype=np.int64)
 
-    def epoch(self, model: FactorModel) -> None:
+    def epoch(self, model: FactorModel) -> float:
+        """Run one epoch on ``model`` (float32) and return the epoch's loss.
+
+        The loss is the weighted squared error met during the epoch, each rating's
+        taken just before its step (as scikit-learn's SGD estimators report), plus the
+        penalty at the end of the epoch, divided by the total weight. Computing the
+        exact objective would cost another pass over the ratings.
+        """
         diagonal_order = self.random_state.permutation(N_BLOCKS).astype(np.int64)
         seed = np.uint64(self.random_state.randint(np.iinfo(np.int32).max))
-        sgd_epoch(
+        squared_error = sgd_epoch(
             self._cell_segment_ptr,
             self._segment_ptr,
             diagonal_order,
@@ -85,4 +95,9 @@ class SGDSolver:
             model.user_factors,
             model.item_factors,
             model.coef,
+        )
+        data = self.data
+        return float(
+            (squared_error + penalty(model, data, self.alpha, self.alpha_bias))
+            / data.total_weight
         )
