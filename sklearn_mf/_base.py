@@ -7,6 +7,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._ids import encode_ids, lookup_codes
 from ._kernels._predict import predict_codes
+from ._ratings import unit_weights
 from .utils._sklearn import _check_sample_weight
 from .utils._threads import numba_threads
 from .utils._validation import RatingInput, as_2d, split_rating_columns
@@ -21,8 +22,11 @@ class TrainingSet:
         self.weight = sample_weight
         self.y = y
         self.global_mean = float(np.average(y, weights=sample_weight))
-        rated = y[sample_weight > 0]
-        self.rating_range = (float(rated.min()), float(rated.max()))
+        rated = sample_weight > 0
+        self.rating_range = (
+            float(np.min(y, where=rated, initial=np.inf)),
+            float(np.max(y, where=rated, initial=-np.inf)),
+        )
         # Features are standardised with the weighted moments so that alpha_bias acts
         # on every column alike and integer weights equal repeated rows.
         features = ratings.features
@@ -60,6 +64,9 @@ class BaseFactorization(RegressorMixin, BaseEstimator):
         y = column_or_1d(y, warn=True)
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         check_consistent_length(ratings.users, y)
+        if sample_weight is None:
+            # No rating-sized array of ones: the solvers read this view instead.
+            return ratings, y, unit_weights(y.shape[0])
         sample_weight = _check_sample_weight(
             sample_weight, y, dtype=np.float64, ensure_non_negative=True
         )

@@ -299,7 +299,8 @@ class MatrixFactorization(BaseFactorization):
             data = RatingData(
                 train_set.user_codes,
                 train_set.item_codes,
-                train_set.y - train_set.global_mean,
+                train_set.y,
+                train_set.global_mean,
                 sample_weight,
                 train_set.features,
                 len(train_set.users),

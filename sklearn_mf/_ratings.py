@@ -57,22 +57,35 @@ def _chunk_bounds(indptr: np.ndarray, n_factors: int, n_chunks: int) -> np.ndarr
     return np.unique(bounds).astype(np.int64)
 
 
+def unit_weights(n: int) -> np.ndarray:
+    """``n`` weights of one that take no memory: a read-only zero-stride view."""
+    return np.broadcast_to(np.float64(1.0), (n,))
+
+
+def _gather(values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    # Unit weights stay a zero-stride view: gathering would materialise n ones.
+    return values if values.strides[0] == 0 else values[order]
+
+
 def _side_index(
     codes: np.ndarray,
     other: np.ndarray,
-    target: np.ndarray,
+    y: np.ndarray,
+    offset: float,
     weight: np.ndarray,
     n_rows: int,
     n_factors: int,
     n_chunks: int,
 ) -> SideIndex:
     indptr, order = group_by_key(codes, n_rows)
+    target = y[order]
+    target -= offset  # in place: one rating-sized array, not two
     return SideIndex(
         indptr=indptr,
         order=order,
         other=other[order],
-        target=target[order],
-        weight=weight[order],
+        target=target,
+        weight=_gather(weight, order),
         chunks=_chunk_bounds(indptr, n_factors, n_chunks),
     )
 
@@ -85,10 +98,13 @@ class RatingData:
     ----------
     user_codes, item_codes : ndarray of int32
         Codes of each rating, in the original order.
-    target : ndarray of float64
-        Rating minus the global mean.
+    y : ndarray of float64
+        The ratings.
+    offset : float
+        The global mean, subtracted from ``y`` to give the ``target`` of the solvers.
     weight : ndarray of float64
-        Sample weights (ones when none were given).
+        Sample weights; a zero-stride view (see ``unit_weights``) when none were
+        given, which the kernels read like any array.
     features : ndarray of float64 of shape (n_ratings, n_features)
         Standardised side features.
     n_users, n_items : int
@@ -100,7 +116,8 @@ class RatingData:
 
     user_codes: np.ndarray
     item_codes: np.ndarray
-    target: np.ndarray
+    y: np.ndarray
+    offset: float
     weight: np.ndarray
     features: np.ndarray
     n_users: int
@@ -116,7 +133,8 @@ class RatingData:
         return _side_index(
             self.user_codes,
             self.item_codes,
-            self.target,
+            self.y,
+            self.offset,
             self.weight,
             self.n_users,
             self.n_factors,
@@ -129,7 +147,8 @@ class RatingData:
         return _side_index(
             self.item_codes,
             self.user_codes,
-            self.target,
+            self.y,
+            self.offset,
             self.weight,
             self.n_items,
             self.n_factors,
@@ -146,9 +165,18 @@ class RatingData:
         """Summed sample weight of each item's ratings."""
         return np.bincount(self.item_codes, weights=self.weight, minlength=self.n_items)
 
+    @cached_property
+    def target(self) -> np.ndarray:
+        """Ratings minus the global mean, in the original order.
+
+        Only the feature term and SGD need it; the alternating solvers without
+        features work on the per-side copies alone.
+        """
+        return self.y - self.offset
+
     @property
     def n_ratings(self) -> int:
-        return self.target.shape[0]
+        return self.y.shape[0]
 
     @cached_property
     def total_weight(self) -> float:

@@ -24,7 +24,16 @@ def small_problem():
     target = rng.randn(len(pairs))
     weight = rng.uniform(0.5, 2.0, len(pairs))
     data = RatingData(
-        users, items, target, weight, np.zeros((len(pairs), 0)), n_users, n_items, k, 3
+        users,
+        items,
+        target,
+        0.0,
+        weight,
+        np.zeros((len(pairs), 0)),
+        n_users,
+        n_items,
+        k,
+        3,
     )
     return data, rng.randn(n_items, k), rng.randn(n_items), k
 
@@ -247,7 +256,7 @@ def test_sgd_epoch_visits_every_rating_once():
         rng.randint(0, 20, n).astype(np.int32),
     )
     data = RatingData(
-        users, items, rng.randn(n), np.ones(n), np.zeros((n, 0)), 30, 20, 2, 2
+        users, items, rng.randn(n), 0.0, np.ones(n), np.zeros((n, 0)), 30, 20, 2, 2
     )
     solver = SGDSolver(
         data,

@@ -1,0 +1,310 @@
+"""Kernel benchmark: SGD throughput, thread scaling of every solver, fit at scale.
+
+    SKLEARN_MF_DATA=/path/to/data python benchmarks/kernels.py \
+        [--sizes 1M 5M 25M] [--out benchmarks/results/kernels]
+
+Throughput and thread scaling use the ML-1M 90/10 training rows; the scale runs use
+``make_ratings`` data, each size in a fresh subprocess so that its memory is its own.
+Writes <out>.json and <out>.md; see benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    RESULTS,
+    WARMUP_ROWS,
+    environment,
+    header_line,
+    load_dataset,
+    silence_expected_warnings,
+    splits_for,
+    synthetic_size,
+    write_atomic,
+)
+
+from sklearn_mf import MatrixFactorization
+from sklearn_mf.datasets import make_ratings
+
+PACKAGES = ("sklearn-mf", "numpy", "numba", "scikit-learn")
+DEFAULT_OUT = RESULTS / "kernels"
+REPEATS = 3
+
+# Issue targets, checked in the markdown.
+MIN_SGD_RATINGS_PER_S = 10e6
+MIN_SPEEDUP = 1.6
+MAX_FIT_MEMORY_RATIO = 3.0
+
+# Settings whose fit time is compared on 1 and 2 threads: each solver with a fixed
+# number of epochs (tol=None), so that both runs do the same work.
+THREAD_PARAMS: dict[str, dict[str, Any]] = {
+    "cg (defaults, 10 epochs)": {"solver": "cg", "max_iter": 10, "tol": None},
+    "als (defaults, 10 epochs)": {"solver": "als", "max_iter": 10, "tol": None},
+    "sgd @ Surprise SVD": {
+        "solver": "sgd",
+        "n_components": 100,
+        "max_iter": 20,
+        "tol": None,
+        "learning_rate": 0.005,
+        "alpha": 0.02,
+        "alpha_bias": 0.02,
+        "init_std": 0.1,
+    },
+}
+
+# The 25M point is the issue's: 160,000 users x 60,000 items. Smaller sizes keep its
+# ratings per user and per item.
+SCALE_USERS_PER_RATING = 160_000 / 25e6
+SCALE_ITEMS_PER_RATING = 60_000 / 25e6
+
+
+def best_fit_s(X, y, params: dict[str, Any], repeats: int = REPEATS) -> float:
+    """Fastest of ``repeats`` fits, in seconds."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        MatrixFactorization(random_state=0, **params).fit(X, y)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def sgd_throughput(X, y, n_components: int) -> dict[str, Any]:
+    """Rating updates per second of one SGD thread, per-fit costs excluded.
+
+    Two fits that differ only in their number of epochs: the difference of their
+    times over the difference of epochs is the cost of one epoch (loss included).
+    """
+    params = {
+        "solver": "sgd",
+        "n_components": n_components,
+        "tol": None,
+        "learning_rate": 0.005,
+        "alpha": 0.02,
+        "n_jobs": 1,
+    }
+    short, long = 5, 25
+    short_s = best_fit_s(X, y, {**params, "max_iter": short})
+    long_s = best_fit_s(X, y, {**params, "max_iter": long})
+    epoch_s = (long_s - short_s) / (long - short)
+    return {
+        "n_components": n_components,
+        "n_ratings": len(y),
+        "epoch_s": epoch_s,
+        "fixed_s": short_s - short * epoch_s,
+        "ratings_per_s": len(y) / epoch_s,
+    }
+
+
+def thread_scaling(X, y) -> list[dict[str, Any]]:
+    rows = []
+    for name, params in THREAD_PARAMS.items():
+        one = best_fit_s(X, y, {**params, "n_jobs": 1})
+        two = best_fit_s(X, y, {**params, "n_jobs": 2})
+        rows.append(
+            {"model": name, "fit_s_1": one, "fit_s_2": two, "speedup": one / two}
+        )
+        print(f"  {name}: 1 thread {one:.2f} s, 2 threads {two:.2f} s", flush=True)
+    return rows
+
+
+# ------------------------------------------------------------------------- scale
+
+
+def _memory_kib(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def scale_worker(n_ratings: int) -> dict[str, Any]:
+    """Generate, then fit the defaults once; memory from /proc (Linux only)."""
+    n_users = round(n_ratings * SCALE_USERS_PER_RATING)
+    n_items = round(n_ratings * SCALE_ITEMS_PER_RATING)
+    start = time.perf_counter()
+    X, y, _ = make_ratings(
+        n_users=n_users, n_items=n_items, n_ratings=n_ratings, random_state=0
+    )
+    generate_s = time.perf_counter() - start
+    MatrixFactorization(max_iter=1).fit(X[:WARMUP_ROWS], y[:WARMUP_ROWS])
+    rss_before = _memory_kib("VmRSS")
+    # Writing 5 to clear_refs resets the peak (VmHWM) to the current RSS, so the
+    # peak read afterwards is the fit's own, not the data generation's.
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+    start = time.perf_counter()
+    model = MatrixFactorization(random_state=0).fit(X, y)
+    fit_s = time.perf_counter() - start
+    input_mib = (X.nbytes + y.nbytes) / 2**20
+    fit_peak_mib = (_memory_kib("VmHWM") - rss_before) / 2**10
+    return {
+        "n_ratings": n_ratings,
+        "n_users": n_users,
+        "n_items": n_items,
+        "generate_s": generate_s,
+        "fit_s": fit_s,
+        "n_iter": model.n_iter_,
+        "s_per_million_rating_epochs": fit_s / model.n_iter_ / (n_ratings / 1e6),
+        "input_mib": input_mib,
+        "rss_before_fit_mib": rss_before / 2**10,
+        "fit_peak_growth_mib": fit_peak_mib,
+        "fit_memory_ratio": fit_peak_mib / input_mib,
+    }
+
+
+def scale_runs(sizes: Sequence[int]) -> list[dict[str, Any]]:
+    rows = []
+    for n_ratings in sizes:
+        out = subprocess.run(
+            [sys.executable, __file__, "--scale-worker", str(n_ratings)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        print(
+            f"  {n_ratings:,} ratings: fit {row['fit_s']:.1f} s ({row['n_iter']} "
+            f"epochs), memory {row['fit_memory_ratio']:.2f}x inputs",
+            flush=True,
+        )
+    return rows
+
+
+# ----------------------------------------------------------------------- report
+
+
+def status(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [
+        "# Kernel benchmark",
+        "",
+        header_line(report["environment"]),
+        "",
+        "## SGD throughput (one thread, ML-1M 90/10 training rows)",
+        "",
+        "| factors | ratings | epoch s | ratings/s | per-fit cost s |",
+        "|---|---|---|---|---|",
+    ]
+    for row in report["throughput"]:
+        lines.append(
+            f"| {row['n_components']} | {row['n_ratings']:,} | {row['epoch_s']:.4f} "
+            f"| {row['ratings_per_s'] / 1e6:.1f} M | {row['fixed_s']:.3f} |"
+        )
+    k32 = next(r for r in report["throughput"] if r["n_components"] == 32)
+    lines += [
+        "",
+        f"- {status(k32['ratings_per_s'] >= MIN_SGD_RATINGS_PER_S)}: "
+        f"{k32['ratings_per_s'] / 1e6:.1f} M rating updates/s per core at 32 factors "
+        f"(target >= {MIN_SGD_RATINGS_PER_S / 1e6:.0f} M).",
+        "",
+        f"## Thread scaling (ML-1M 90/10 training rows, whole fit, best of {REPEATS})",
+        "",
+        "| model | 1 thread s | 2 threads s | speed-up |",
+        "|---|---|---|---|",
+    ]
+    for row in report["threads"]:
+        lines.append(
+            f"| {row['model']} | {row['fit_s_1']:.2f} | {row['fit_s_2']:.2f} "
+            f"| {row['speedup']:.2f} {status(row['speedup'] >= MIN_SPEEDUP)} |"
+        )
+    lines += [
+        "",
+        f"Target: speed-up >= {MIN_SPEEDUP} on 2 cores.",
+        "",
+        "## Scale (make_ratings, defaults, one thread, fresh process per size)",
+        "",
+        "| ratings | users x items | fit s | epochs | s per M rating-epochs "
+        "| input MiB | fit peak growth MiB | / input |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in report["scale"]:
+        ok = row["fit_memory_ratio"] < MAX_FIT_MEMORY_RATIO
+        lines.append(
+            f"| {row['n_ratings']:,} | {row['n_users']:,} x {row['n_items']:,} "
+            f"| {row['fit_s']:.1f} | {row['n_iter']} "
+            f"| {row['s_per_million_rating_epochs']:.3f} | {row['input_mib']:.0f} "
+            f"| {row['fit_peak_growth_mib']:.0f} "
+            f"| {row['fit_memory_ratio']:.2f} {status(ok)} |"
+        )
+    lines += [
+        "",
+        "Fit peak growth is the peak resident memory during the fit minus the resident "
+        f"memory just before it; target below {MAX_FIT_MEMORY_RATIO:.0f}x the input "
+        "arrays (X and y). Linear cost means a flat 's per M rating-epochs' column.",
+        "",
+        f"Total run time {report['total_s']:.0f} s.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def parse_size(text: str) -> int:
+    size = synthetic_size("synthetic-" + text)
+    if size is None or size < 10 * WARMUP_ROWS:
+        raise argparse.ArgumentTypeError(f"expected a size like 5M, got {text!r}")
+    return size
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sizes",
+        nargs="*",
+        type=parse_size,
+        default=[1_000_000, 5_000_000, 25_000_000],
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--scale-worker", type=int, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    silence_expected_warnings()
+    if args.scale_worker:
+        print(json.dumps(scale_worker(args.scale_worker)))
+        return
+    start = time.perf_counter()
+    env = environment(PACKAGES)
+    X, y = load_dataset("ml-1m")
+    ((train, _),) = splits_for("ml-1m", len(y))
+    X, y = X.iloc[train], y.iloc[train]
+    MatrixFactorization(max_iter=1, solver="sgd").fit(X[:WARMUP_ROWS], y[:WARMUP_ROWS])
+    MatrixFactorization(max_iter=1, solver="als").fit(X[:WARMUP_ROWS], y[:WARMUP_ROWS])
+    print("SGD throughput", flush=True)
+    throughput = [sgd_throughput(X, y, k) for k in (32, 100)]
+    print("thread scaling", flush=True)
+    threads = thread_scaling(X, y)
+    print("scale", flush=True)
+    scale = scale_runs(args.sizes)
+    report = {
+        "environment": env,
+        "throughput": throughput,
+        "threads": threads,
+        "scale": scale,
+        "load_average_end": os.getloadavg()[0],
+        "total_s": time.perf_counter() - start,
+    }
+    text = markdown(report)
+    write_atomic(
+        args.out.with_name(args.out.name + ".json"), json.dumps(report, indent=2) + "\n"
+    )
+    write_atomic(args.out.with_name(args.out.name + ".md"), text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
