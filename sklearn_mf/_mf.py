@@ -63,7 +63,8 @@ class MatrixFactorization(BaseFactorization):
         the same accuracy at convergence, and the loss still never increases.
         ``"sgd"`` takes a gradient step per rating, visiting them in a new random
         order each epoch, as Surprise's ``SVD`` does, in parallel over blocks of
-        users and items that share no row.
+        users and items that share no row, with the parameters held in float32
+        while it trains.
 
     cg_steps : int, default=3
         Conjugate-gradient steps per row and epoch with ``solver="cg"``.
