@@ -4,7 +4,7 @@ the test rows.
     SKLEARN_MF_DATA=/path/to/data python benchmarks/tune.py \
         [--datasets ml-100k ml-1m] [--out benchmarks/results/tune]
 
-The search is scikit-learn's own ``GridSearchCV`` (3-fold ``KFold`` on the training
+The search is scikit-learn's own ``GridSearchCV`` (5-fold ``KFold`` on the training
 rows, RMSE), which is the point of the library: nothing here is specific to it.
 
 - ML-1M (90/10 split): the grid is searched on the 90% training rows, the best
@@ -60,7 +60,7 @@ GRID: list[dict[str, list[Any]]] = [
     {
         "solver": ["sgd"],
         "n_components": [128, 256],
-        "alpha": [0.055, 0.065, 0.08, 0.1],
+        "alpha": [0.055, 0.065, 0.08, 0.1, 0.12],
         "alpha_bias": [0.02],
         "learning_rate": [0.007],
         "max_iter": [80],
@@ -75,7 +75,10 @@ def search(X, y) -> GridSearchCV:
         MatrixFactorization(n_jobs=-1, random_state=0),
         GRID,
         scoring="neg_root_mean_squared_error",
-        cv=KFold(3, shuffle=True, random_state=0),
+        # 5 folds, so that each candidate trains on 80% of the rows it will finally
+        # be refitted on: with 3 folds (67%) the search preferred stronger
+        # regularisation than the full training set needs.
+        cv=KFold(5, shuffle=True, random_state=0),
     )
     return grid.fit(X, y)
 
@@ -148,7 +151,7 @@ def markdown(report: dict[str, Any]) -> str:
     lines += [
         "",
         "ML-100K's test RMSE pools the five outer folds' predictions; each fold chose "
-        "its own parameters by an inner 3-fold search. Grid: "
+        "its own parameters by an inner 5-fold search. Grid: "
         + "; ".join(", ".join(f"{k} in {v}" for k, v in part.items()) for part in GRID)
         + ".",
         "",
