@@ -77,6 +77,10 @@ class BaseFactorization(RegressorMixin, BaseEstimator):
             self.items_, ratings.items
         )
 
+    def _user_vectors(self) -> np.ndarray:
+        """The user vectors that ``predict`` multiplies with ``item_factors_``."""
+        return self.user_factors_
+
     def predict(self, X) -> np.ndarray:
         """Predict the rating of each (user, item) row of ``X``.
 
@@ -109,7 +113,7 @@ class BaseFactorization(RegressorMixin, BaseEstimator):
                 np.ascontiguousarray(base, dtype=np.float64),
                 self.user_bias_,
                 self.item_bias_,
-                self.user_factors_,
+                self._user_vectors(),
                 self.item_factors_,
                 lower,
                 upper,

@@ -78,6 +78,23 @@ class MatrixFactorization(BaseFactorization):
     fit_bias : bool, default=True
         Whether to learn user and item biases. The global mean is always used.
 
+    implicit_feedback : bool, default=False
+        Whether to add SVD++'s implicit-feedback term (Koren 2008): user ``u``'s
+        vector becomes :math:`p_u + z_u` with
+        :math:`z_u = (\\sum_{j} w_{uj})^{-1/2} \\sum_{j} w_{uj} y_j` over the items
+        ``j`` the user rated in training (weighted by ``sample_weight``), and item
+        vectors :math:`y_j` penalised by ``alpha_implicit``. Unknown users keep the
+        usual fallback. Supported by ``solver="cg"`` and ``"als"``, which update the
+        :math:`y_j` by conjugate-gradient steps (``cg_steps`` per epoch, 3 with
+        ``"als"``).
+
+    alpha_implicit : float or None, default=None
+        L2 penalty on the implicit-feedback vectors :math:`y_j`, per rating of item
+        ``j`` (as ``alpha`` for :math:`q_j`). ``None`` means ``10 * alpha``: every
+        :math:`y_j` enters the predictions of all its raters' ratings, and
+        cross-validation on MovieLens 100K and 1M preferred a penalty about ten times
+        ``alpha``. Only used with ``implicit_feedback=True``.
+
     max_iter : int, default=50
         Maximum number of epochs (one ALS sweep, or one SGD pass over the ratings).
 
@@ -138,6 +155,15 @@ class MatrixFactorization(BaseFactorization):
 
     item_factors_ : ndarray of shape (n_items, n_components)
         Latent vector of each item in ``items_``.
+
+    implicit_factors_ : ndarray of shape (n_items, n_components) or None
+        Implicit-feedback vector :math:`y_j` of each item in ``items_``, or None
+        without ``implicit_feedback``.
+
+    user_implicit_factors_ : ndarray of shape (n_users, n_components) or None
+        The implicit part :math:`z_u` of each user's vector, computed from the items
+        the user rated in training, or None without ``implicit_feedback``.
+        Predictions use ``user_factors_ + user_implicit_factors_``.
 
     users_ : ndarray of shape (n_users,)
         Distinct user ids seen in ``fit``, sorted (numbers before strings).
@@ -208,6 +234,8 @@ class MatrixFactorization(BaseFactorization):
         "alpha": [Interval(Real, 0, None, closed="neither")],
         "alpha_bias": [Interval(Real, 0, None, closed="left")],
         "fit_bias": ["boolean"],
+        "implicit_feedback": ["boolean"],
+        "alpha_implicit": [Interval(Real, 0, None, closed="neither"), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -235,6 +263,8 @@ class MatrixFactorization(BaseFactorization):
         alpha: float = 0.09,
         alpha_bias: float = 0.05,
         fit_bias: bool = True,
+        implicit_feedback: bool = False,
+        alpha_implicit: float | None = None,
         max_iter: int = 50,
         tol: float | None = 1e-3,
         learning_rate: float = 0.005,
@@ -254,6 +284,8 @@ class MatrixFactorization(BaseFactorization):
         self.alpha = alpha
         self.alpha_bias = alpha_bias
         self.fit_bias = fit_bias
+        self.implicit_feedback = implicit_feedback
+        self.alpha_implicit = alpha_implicit
         self.max_iter = max_iter
         self.tol = tol
         self.learning_rate = learning_rate
@@ -289,6 +321,11 @@ class MatrixFactorization(BaseFactorization):
         self : MatrixFactorization
             The fitted estimator.
         """
+        if self.implicit_feedback and self.solver == "sgd":
+            raise ValueError(
+                "implicit_feedback=True is supported by solver='cg' and solver='als', "
+                "not by solver='sgd'."
+            )
         ratings, y, sample_weight = self._validate_fit_input(X, y, sample_weight)
         rng = check_random_state(self.random_state)
         init_seed, order_seed, split_seed = rng.randint(_SEED_MAX, size=3)
@@ -320,6 +357,12 @@ class MatrixFactorization(BaseFactorization):
                 alpha=self.alpha,
                 alpha_bias=self.alpha_bias,
                 fit_bias=self.fit_bias,
+                implicit_feedback=self.implicit_feedback,
+                alpha_implicit=(
+                    10 * self.alpha
+                    if self.alpha_implicit is None
+                    else self.alpha_implicit
+                ),
                 learning_rate=self.learning_rate,
                 random_state=np.random.RandomState(order_seed),
                 cg_steps=self.cg_steps if self.solver == "cg" else None,
@@ -330,11 +373,14 @@ class MatrixFactorization(BaseFactorization):
                 max_iter=self.max_iter,
                 tol=self.tol,
                 n_iter_no_change=self.n_iter_no_change,
-                validation_rmse=self._validation_scorer(train_set, validation),
+                validation_rmse=self._validation_scorer(
+                    train_set, validation, solver.user_vectors
+                ),
                 verbose=self.verbose,
                 solver_name=self.solver,
             )
-        self._set_fitted(train_set, result.model)
+            user_vectors = solver.user_vectors(result.model)
+        self._set_fitted(train_set, result.model, user_vectors)
         self.n_iter_ = result.n_iter
         self.loss_curve_ = result.loss_curve
         self.validation_scores_ = result.validation_scores
@@ -372,7 +418,7 @@ class MatrixFactorization(BaseFactorization):
         validation = (val_ratings, y[parts[1]], sample_weight[parts[1]])
         return train_ratings, y[parts[0]], train_weight, validation
 
-    def _validation_scorer(self, train_set: TrainingSet, validation):
+    def _validation_scorer(self, train_set: TrainingSet, validation, user_vectors):
         if validation is None:
             return None
         ratings, y, weight = validation
@@ -390,7 +436,7 @@ class MatrixFactorization(BaseFactorization):
                 base,
                 model.user_bias,
                 model.item_bias,
-                model.user_factors,
+                user_vectors(model),
                 model.item_factors,
                 lower,
                 upper,
@@ -425,6 +471,11 @@ class MatrixFactorization(BaseFactorization):
             user_factors=user_factors,
             item_factors=item_factors,
             coef=np.zeros(train_set.features.shape[1], dtype=dtype),
+            # The implicit vectors start at zero: the first epoch's users see plain
+            # factors, and the y step then starts from the residuals.
+            implicit_factors=np.zeros(
+                (len(train_set.items) if self.implicit_feedback else 0, k), dtype=dtype
+            ),
         )
         if self.warm_start and hasattr(self, "user_factors_"):
             self._reuse_previous(train_set, model)
@@ -460,10 +511,26 @@ class MatrixFactorization(BaseFactorization):
             factors[known] = previous_factors[codes[known]]
         if model.coef.size == self.coef_.size:
             model.coef[:] = self.coef_ * train_set.feature_scale
+        if model.implicit_factors.shape[0] and self.implicit_factors_ is not None:
+            codes = lookup_codes(self.items_, train_set.items)
+            known = codes >= 0
+            model.implicit_factors[known] = self.implicit_factors_[codes[known]]
 
-    def _set_fitted(self, train_set: TrainingSet, model: FactorModel) -> None:
+    def _user_vectors(self) -> np.ndarray:
+        if self.user_implicit_factors_ is None:
+            return self.user_factors_
+        return self.user_factors_ + self.user_implicit_factors_
+
+    def _set_fitted(
+        self, train_set: TrainingSet, model: FactorModel, user_vectors: np.ndarray
+    ) -> None:
         # Fitted attributes are float64 whatever precision the solver trained in.
         model = model.astype(np.float64)
+        if self.implicit_feedback:
+            self.implicit_factors_ = model.implicit_factors
+            self.user_implicit_factors_ = user_vectors - model.user_factors
+        else:
+            self.implicit_factors_ = self.user_implicit_factors_ = None
         self.global_mean_ = train_set.global_mean
         self.users_ = train_set.users
         self.items_ = train_set.items

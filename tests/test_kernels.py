@@ -48,12 +48,17 @@ def test_cholesky_solve_matches_numpy():
     np.testing.assert_allclose(b, expected, rtol=1e-10)
 
 
+@pytest.mark.parametrize("with_prior", [False, True])
 @pytest.mark.parametrize("fit_bias", [True, False])
-def test_als_half_step_is_the_weighted_ridge_solution(small_problem, fit_bias):
+def test_als_half_step_is_the_weighted_ridge_solution(
+    small_problem, fit_bias, with_prior
+):
     data, item_factors, item_bias, k = small_problem
     alpha, alpha_bias = 0.3, 0.1
     side = data.by_user
     n_users = side.indptr.shape[0] - 1
+    # A prior m_u changes the penalty to alpha W_u |p - m_u|^2.
+    prior = np.random.RandomState(5).randn(n_users if with_prior else 0, k)
     bias, factors = np.full(n_users, 9.0), np.full((n_users, k), 9.0)
     als_half_step(
         side.chunks,
@@ -66,6 +71,7 @@ def test_als_half_step_is_the_weighted_ridge_solution(small_problem, fit_bias):
         alpha,
         alpha_bias,
         fit_bias,
+        prior,
         bias,
         factors,
     )
@@ -79,8 +85,11 @@ def test_als_half_step_is_the_weighted_ridge_solution(small_problem, fit_bias):
         penalty = np.full(z.shape[1], alpha)
         if fit_bias:
             penalty[0] = alpha_bias
+        rhs = z.T @ (w * t)
+        if with_prior:
+            rhs[-k:] += w.sum() * alpha * prior[u]
         solution = np.linalg.solve(
-            z.T @ (w[:, None] * z) + w.sum() * np.diag(penalty), z.T @ (w * t)
+            z.T @ (w[:, None] * z) + w.sum() * np.diag(penalty), rhs
         )
         np.testing.assert_allclose(factors[u], solution[-k:], rtol=1e-9, atol=1e-12)
         if fit_bias:
@@ -102,6 +111,7 @@ def test_cg_half_step_converges_to_the_exact_solve(small_problem, fit_bias):
         0.3,
         0.1,
         fit_bias,
+        np.random.RandomState(5).randn(7, k),  # a prior: the general case
     )
     exact_bias, exact = np.zeros(7), np.zeros((7, k))
     als_half_step(*arguments, exact_bias, exact)
@@ -132,6 +142,7 @@ def test_one_cg_step_lowers_every_row_objective(small_problem):
         0.3,
         0.1,
         True,
+        np.zeros((0, k)),
         1,
         bias,
         factors,
@@ -165,6 +176,7 @@ def test_als_half_step_zeroes_rows_without_weight(small_problem):
         0.1,
         0.1,
         True,
+        np.zeros((0, k)),
         bias,
         factors,
     )

@@ -24,6 +24,7 @@ def als_half_step(
     alpha,
     alpha_bias,
     fit_bias,
+    prior,
     out_bias,
     out_factors,
 ):
@@ -32,10 +33,13 @@ def als_half_step(
     For row ``u`` with ratings ``r`` on other-side rows ``j = other_index[r]``, it solves
     ``min_{b, p} sum_r w_r (t_r - o_j - b - p.q_j)^2 + W_u (alpha |p|^2 + alpha_bias b^2)``
     with ``t = target``, ``o = other_bias``, ``q = other_factors`` and ``W_u = sum_r w_r``.
-    Rows are processed in the chunks ``chunk_bounds[c]:chunk_bounds[c + 1]`` in
-    parallel; every row is written by one chunk only, so the result does not depend on
-    the number of threads. Rows with no weight get zero bias and factors, which makes
-    their predictions equal to the unknown-id fallback.
+    When ``prior`` has rows, the penalty is ``alpha |p - prior[u]|^2`` instead: the
+    full vector ``p_u + z_u`` of the implicit-feedback model is solved for this way,
+    with ``z_u`` held fixed. Rows are processed in the chunks
+    ``chunk_bounds[c]:chunk_bounds[c + 1]`` in parallel; every row is written by one
+    chunk only, so the result does not depend on the number of threads. Rows with no
+    weight get zero bias and factors, which makes their predictions equal to the
+    unknown-id fallback.
     """
     k = other_factors.shape[1]
     offset = 1 if fit_bias else 0
@@ -94,6 +98,9 @@ def als_half_step(
                 gram[0, 0] += total_weight * alpha_bias
             for a in range(offset, dim):
                 gram[a, a] += total_weight * alpha
+            if prior.shape[0]:
+                for f in range(k):
+                    rhs[offset + f] += total_weight * alpha * prior[row, f]
             cholesky_solve_inplace(gram, rhs)
             if fit_bias:
                 out_bias[row] = rhs[0]
@@ -113,13 +120,15 @@ def als_cg_half_step(
     alpha,
     alpha_bias,
     fit_bias,
+    prior,
     n_steps,
     out_bias,
     out_factors,
 ):
     """Approximate :func:`als_half_step` by ``n_steps`` conjugate-gradient steps per row.
 
-    Each row's ridge problem is the same as in :func:`als_half_step`; CG starts from
+    Each row's ridge problem is the same as in :func:`als_half_step` (``prior``
+    included); CG starts from
     the row's current bias and factors (``out_bias``, ``out_factors``) and never builds
     the Gram matrix: a step costs two passes over the row's ratings, ``O(n_u k)``
     instead of ``O(n_u k^2 + k^3)``. Every CG step lowers the row's quadratic, so the
@@ -153,6 +162,9 @@ def als_cg_half_step(
             for f in range(k):
                 x[f] = out_factors[row, f]
                 res[f] = -lam * x[f]
+            if prior.shape[0]:
+                for f in range(k):
+                    res[f] += lam * prior[row, f]
             for r in range(start, end):
                 q = other_factors[other_index[r]]
                 estimate = x_bias

@@ -1,6 +1,6 @@
 """The parameters being fitted and the objective they minimise."""
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -10,7 +10,8 @@ from .._ratings import RatingData
 
 @dataclass
 class FactorModel:
-    """Biases, latent factors and (standardised) feature coefficients.
+    """Biases, latent factors, (standardised) feature coefficients and the item
+    vectors of the implicit-feedback term (no rows when it is off).
 
     The global mean is not part of it: it is fixed to the weighted mean rating and
     subtracted from the targets before any solver runs.
@@ -21,6 +22,7 @@ class FactorModel:
     user_factors: np.ndarray
     item_factors: np.ndarray
     coef: np.ndarray
+    implicit_factors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
     def copy(self) -> "FactorModel":
         return FactorModel(*(getattr(self, f.name).copy() for f in fields(self)))
@@ -34,8 +36,14 @@ class FactorModel:
     def is_finite(self) -> bool:
         return all(np.isfinite(getattr(self, f.name)).all() for f in fields(self))
 
-    def estimate(self, data: RatingData) -> np.ndarray:
-        """Model output for the training ratings, without the global mean."""
+    def estimate(
+        self, data: RatingData, user_vectors: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Model output for the training ratings, without the global mean.
+
+        ``user_vectors`` replace ``user_factors`` (the implicit-feedback model
+        passes ``p_u + z_u``).
+        """
         out = np.empty(data.n_ratings)
         predict_codes(
             data.user_codes,
@@ -43,7 +51,7 @@ class FactorModel:
             data.feature_term(self.coef),
             self.user_bias,
             self.item_bias,
-            self.user_factors,
+            self.user_factors if user_vectors is None else user_vectors,
             self.item_factors,
             -np.inf,
             np.inf,
@@ -52,38 +60,61 @@ class FactorModel:
         return out
 
 
+def _row_norms(matrix: np.ndarray) -> np.ndarray:
+    # Squared norm of each row, summed in float64 whatever the storage precision.
+    return np.einsum("ij,ij->i", matrix, matrix, dtype=float)
+
+
 def penalty(
-    model: FactorModel, data: RatingData, alpha: float, alpha_bias: float
+    model: FactorModel,
+    data: RatingData,
+    alpha: float,
+    alpha_bias: float,
+    alpha_implicit: float = 0.0,
 ) -> float:
     """The regularisation part of the objective (not divided by the total weight).
 
-    ``alpha (sum_u W_u |p_u|^2 + sum_i W_i |q_i|^2) + alpha_bias (sum_u W_u b_u^2 +
-    sum_i W_i b_i^2 + W |c|^2)`` where ``W_u`` is the summed weight of the ratings of
-    user ``u`` (likewise ``W_i``) and ``W`` the total weight.
+    ``alpha (sum_u W_u |p_u|^2 + sum_i W_i |q_i|^2) + alpha_implicit sum_i W_i |y_i|^2
+    + alpha_bias (sum_u W_u b_u^2 + sum_i W_i b_i^2 + W |c|^2)`` where ``W_u`` is the
+    summed weight of the ratings of user ``u`` (likewise ``W_i``), ``W`` the total
+    weight and ``y`` the implicit-feedback vectors, if any.
     """
     user_w, item_w = data.user_weight, data.item_weight
-    # float64 sums, whatever the solver's storage precision.
-    return alpha * (
-        user_w
-        @ np.einsum("ij,ij->i", model.user_factors, model.user_factors, dtype=float)
-        + item_w
-        @ np.einsum("ij,ij->i", model.item_factors, model.item_factors, dtype=float)
-    ) + alpha_bias * (
-        user_w @ np.square(model.user_bias, dtype=float)
-        + item_w @ np.square(model.item_bias, dtype=float)
-        + data.total_weight * np.square(model.coef, dtype=float).sum()
+    factor_penalty = user_w @ _row_norms(model.user_factors) + item_w @ _row_norms(
+        model.item_factors
+    )
+    implicit_penalty = (
+        item_w @ _row_norms(model.implicit_factors)
+        if model.implicit_factors.shape[0]
+        else 0.0
+    )
+    return (
+        alpha * factor_penalty
+        + alpha_implicit * implicit_penalty
+        + alpha_bias
+        * (
+            user_w @ np.square(model.user_bias, dtype=float)
+            + item_w @ np.square(model.item_bias, dtype=float)
+            + data.total_weight * np.square(model.coef, dtype=float).sum()
+        )
     )
 
 
 def objective(
-    model: FactorModel, data: RatingData, alpha: float, alpha_bias: float
+    model: FactorModel,
+    data: RatingData,
+    alpha: float,
+    alpha_bias: float,
+    alpha_implicit: float = 0.0,
+    user_vectors: np.ndarray | None = None,
 ) -> float:
     """The training objective divided by the total sample weight.
 
     ``sum_r w_r [e_r^2 + alpha (|p_u|^2 + |q_i|^2) + alpha_bias (b_u^2 + b_i^2 + |c|^2)]``
     summed over the ratings ``r`` of user ``u`` and item ``i``. Penalties therefore grow
     with each row's rating weight, which is what per-rating SGD regularisation (Surprise
-    ``SVD``) and weighted-lambda ALS (Spark's ALS-WR) both minimise.
+    ``SVD``) and weighted-lambda ALS (Spark's ALS-WR) both minimise. ``user_vectors``
+    replace ``user_factors`` in the errors (``p_u + z_u`` with implicit feedback).
     """
     side = data.by_user
     per_user = np.empty(side.indptr.shape[0] - 1)
@@ -94,10 +125,11 @@ def objective(
         side.weight,
         model.user_bias,
         model.item_bias,
-        model.user_factors,
+        model.user_factors if user_vectors is None else user_vectors,
         model.item_factors,
         per_user,
     )
     return float(
-        (np.sum(per_user) + penalty(model, data, alpha, alpha_bias)) / data.total_weight
+        (np.sum(per_user) + penalty(model, data, alpha, alpha_bias, alpha_implicit))
+        / data.total_weight
     )

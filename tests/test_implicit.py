@@ -1,0 +1,220 @@
+"""The implicit-feedback term (SVD++): kernels, the y step, the estimator."""
+
+import numpy as np
+import pytest
+
+from sklearn_mf import MatrixFactorization
+from sklearn_mf._kernels._implicit import scaled_sums
+from sklearn_mf._ratings import RatingData
+from sklearn_mf._solvers import FactorModel
+from sklearn_mf._solvers._implicit import ImplicitTerm
+from sklearn_mf._solvers._model import objective
+from sklearn_mf.datasets import make_ratings
+
+
+@pytest.fixture
+def small_data():
+    rng = np.random.RandomState(0)
+    n_users, n_items, k = 6, 5, 2
+    pairs = np.array([(u, i) for u in range(n_users) for i in range(n_items)])
+    pairs = pairs[rng.rand(len(pairs)) < 0.7]
+    n = len(pairs)
+    data = RatingData(
+        pairs[:, 0].astype(np.int32),
+        pairs[:, 1].astype(np.int32),
+        rng.randn(n),
+        0.0,
+        rng.uniform(0.5, 2.0, n),
+        np.zeros((n, 0)),
+        n_users,
+        n_items,
+        k,
+        2,
+    )
+    model = FactorModel(
+        rng.randn(n_users),
+        rng.randn(n_items),
+        rng.randn(n_users, k),
+        rng.randn(n_items, k),
+        np.zeros(0),
+        rng.randn(n_items, k),
+    )
+    return data, model
+
+
+def _dense_sums(data):
+    """The matrix S B mapping item vectors y to the users' implicit vectors z."""
+    mapping = np.zeros((data.n_users, data.n_items))
+    np.add.at(mapping, (data.user_codes, data.item_codes), data.weight)
+    return mapping / np.sqrt(mapping.sum(axis=1, keepdims=True))
+
+
+def test_implicit_sums_and_their_transpose_match_dense_algebra(small_data):
+    data, model = small_data
+    term = ImplicitTerm(data)
+    dense = _dense_sums(data)
+    np.testing.assert_allclose(
+        term.sums(model.implicit_factors), dense @ model.implicit_factors, rtol=1e-12
+    )
+    side = data.by_item
+    per_user = np.random.RandomState(1).randn(data.n_users, 2)
+    out = np.empty((data.n_items, 2))
+    scaled_sums(
+        side.chunks,
+        side.indptr,
+        side.other,
+        side.weight,
+        np.ones(data.n_items),
+        term.user_scale,
+        per_user,
+        out,
+    )
+    np.testing.assert_allclose(out, dense.T @ per_user, rtol=1e-12)
+
+
+def test_implicit_step_solves_the_y_problem(small_data):
+    data, model = small_data
+    alpha = 0.3
+    n_items, k = model.implicit_factors.shape
+    # The y problem as one dense weighted ridge regression on vec(y).
+    dense = _dense_sums(data)
+    residual = (
+        data.target
+        - model.user_bias[data.user_codes]
+        - model.item_bias[data.item_codes]
+        - np.einsum(
+            "ij,ij->i",
+            model.user_factors[data.user_codes],
+            model.item_factors[data.item_codes],
+        )
+    )
+    design = np.einsum(
+        "rj,rf->rjf",
+        dense[data.user_codes],
+        model.item_factors[data.item_codes],
+    ).reshape(len(residual), n_items * k)
+    gram = design.T @ (data.weight[:, None] * design) + np.diag(
+        np.repeat(alpha * data.item_weight, k)
+    )
+    expected = np.linalg.solve(gram, design.T @ (data.weight * residual))
+    # Conjugate gradients solve an n-dimensional quadratic in n steps.
+    ImplicitTerm(data).step(model, alpha, n_items * k)
+    np.testing.assert_allclose(
+        model.implicit_factors.ravel(), expected, rtol=1e-6, atol=1e-8
+    )
+
+
+def test_one_implicit_step_lowers_the_objective(small_data):
+    data, model = small_data
+    term = ImplicitTerm(data)
+
+    def loss():
+        return objective(
+            model,
+            data,
+            0.1,
+            0.1,
+            0.5,
+            model.user_factors + term.sums(model.implicit_factors),
+        )
+
+    before = loss()
+    term.step(model, 0.5, 1)
+    assert loss() < before
+
+
+@pytest.fixture(scope="module")
+def planted():
+    return make_ratings(
+        n_users=200, n_items=120, n_ratings=8_000, n_components=3, random_state=0
+    )
+
+
+@pytest.mark.parametrize("solver", ["als", "cg"])
+def test_training_loss_never_increases(planted, solver):
+    X, y, _ = planted
+    X = np.column_stack([X, np.random.RandomState(0).randn(len(y))])
+    model = MatrixFactorization(
+        n_components=4,
+        solver=solver,
+        implicit_feedback=True,
+        max_iter=12,
+        tol=None,
+        random_state=0,
+    ).fit(X, y)
+    assert np.all(np.diff(model.loss_curve_) <= 1e-12)
+
+
+def test_predictions_follow_the_documented_model(planted):
+    X, y, _ = planted
+    weight = np.random.RandomState(2).uniform(0.5, 2.0, len(y))
+    model = MatrixFactorization(
+        n_components=3, implicit_feedback=True, clip=False, max_iter=5, random_state=0
+    ).fit(X, y, sample_weight=weight)
+    users = np.searchsorted(model.users_, X[:, 0])
+    items = np.searchsorted(model.items_, X[:, 1])
+    # z_u = (sum_j w_uj)^(-1/2) sum_j w_uj y_j over the user's training ratings.
+    sums = np.zeros_like(model.user_factors_)
+    np.add.at(sums, users, weight[:, None] * model.implicit_factors_[items])
+    z = sums / np.sqrt(np.bincount(users, weights=weight))[:, None]
+    np.testing.assert_allclose(model.user_implicit_factors_, z, rtol=1e-10)
+    expected = (
+        model.global_mean_
+        + model.user_bias_[users]
+        + model.item_bias_[items]
+        + np.einsum(
+            "ij,ij->i", (model.user_factors_ + z)[users], model.item_factors_[items]
+        )
+    )
+    np.testing.assert_allclose(model.predict(X), expected, rtol=1e-10)
+
+
+def test_unknown_users_fall_back_to_the_item_bias(planted):
+    X, y, _ = planted
+    model = MatrixFactorization(
+        n_components=3, implicit_feedback=True, clip=False, max_iter=3, random_state=0
+    ).fit(X, y)
+    item = model.items_[0]
+    prediction = model.predict(np.array([[10**6, item]]))
+    assert prediction[0] == pytest.approx(model.global_mean_ + model.item_bias_[0])
+
+
+def test_attributes_are_none_without_implicit_feedback(planted):
+    X, y, _ = planted
+    model = MatrixFactorization(n_components=2, max_iter=2, random_state=0).fit(X, y)
+    assert model.implicit_factors_ is None and model.user_implicit_factors_ is None
+
+
+def test_sgd_rejects_implicit_feedback(planted):
+    X, y, _ = planted
+    with pytest.raises(ValueError, match="implicit_feedback=True is supported by"):
+        MatrixFactorization(solver="sgd", implicit_feedback=True).fit(X, y)
+
+
+def test_alpha_implicit_defaults_to_ten_alpha(planted):
+    X, y, _ = planted
+    params = dict(n_components=3, implicit_feedback=True, max_iter=4, random_state=0)
+    default = MatrixFactorization(alpha=0.05, **params).fit(X, y)
+    explicit = MatrixFactorization(alpha=0.05, alpha_implicit=0.5, **params).fit(X, y)
+    np.testing.assert_array_equal(default.predict(X), explicit.predict(X))
+
+
+def test_warm_start_keeps_the_implicit_vectors(planted):
+    X, y, _ = planted
+    params = dict(n_components=3, implicit_feedback=True, max_iter=3, tol=None)
+    model = MatrixFactorization(warm_start=True, random_state=0, **params).fit(X, y)
+    first = model.loss_curve_[-1]
+    model.fit(X, y)
+    assert model.loss_curve_[0] < first * 1.001
+
+
+def test_implicit_feedback_lowers_the_ml100k_error(ml100k):
+    X, y = ml100k
+    train = np.random.RandomState(0).rand(len(y)) < 0.8
+    rmse = {}
+    for implicit in (False, True):
+        model = MatrixFactorization(
+            n_components=128, alpha=0.12, implicit_feedback=implicit, random_state=0
+        ).fit(X[train], y[train])
+        rmse[implicit] = np.sqrt(np.mean((model.predict(X[~train]) - y[~train]) ** 2))
+    assert rmse[True] < rmse[False] - 0.003
