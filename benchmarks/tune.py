@@ -45,9 +45,9 @@ DATASETS = ("ml-100k", "ml-1m")
 DEFAULT_OUT = RESULTS / "tune"
 TARGETS = {"ml-100k": 0.900, "ml-1m": 0.845}
 
-# Both solvers: the alternating one (cg) and SGD, each at a high rank, with the
-# regularisation spanning what validation runs preferred on ML-1M (about 0.065) and
-# on ML-100K (about 0.1 to 0.12).
+# Both solvers: the alternating one (cg, with and without the implicit-feedback
+# term) and SGD, each at a high rank, with the regularisation spanning what
+# validation runs preferred on ML-1M (about 0.065) and on ML-100K (about 0.1 to 0.12).
 GRID: list[dict[str, list[Any]]] = [
     {
         "solver": ["cg"],
@@ -56,6 +56,12 @@ GRID: list[dict[str, list[Any]]] = [
         "alpha_bias": [0.05],
         "max_iter": [40],
         "tol": [1e-4],
+    },
+    {
+        "solver": ["cg"],
+        "implicit_feedback": [True],
+        "n_components": [128],
+        "alpha": [0.065, 0.08, 0.1, 0.12],
     },
     {
         "solver": ["sgd"],
