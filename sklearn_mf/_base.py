@@ -77,9 +77,9 @@ class BaseFactorization(RegressorMixin, BaseEstimator):
             self.items_, ratings.items
         )
 
-    def _user_vectors(self) -> np.ndarray:
-        """The user vectors that ``predict`` multiplies with ``item_factors_``."""
-        return self.user_factors_
+    def _prediction_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """The user and item vectors whose dot products ``predict`` adds."""
+        return self.user_factors_, self.item_factors_
 
     def predict(self, X) -> np.ndarray:
         """Predict the rating of each (user, item) row of ``X``.
@@ -113,8 +113,7 @@ class BaseFactorization(RegressorMixin, BaseEstimator):
                 np.ascontiguousarray(base, dtype=np.float64),
                 self.user_bias_,
                 self.item_bias_,
-                self._user_vectors(),
-                self.item_factors_,
+                *self._prediction_vectors(),
                 lower,
                 upper,
                 out,

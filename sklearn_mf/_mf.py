@@ -78,22 +78,24 @@ class MatrixFactorization(BaseFactorization):
     fit_bias : bool, default=True
         Whether to learn user and item biases. The global mean is always used.
 
-    implicit_feedback : bool, default=False
-        Whether to add SVD++'s implicit-feedback term (Koren 2008): user ``u``'s
-        vector becomes :math:`p_u + z_u` with
+    implicit_feedback : {False, True, "users", "items", "both"}, default=False
+        Which implicit-feedback terms to add. ``"users"`` (or ``True``) is SVD++'s
+        (Koren 2008): user ``u``'s vector becomes :math:`p_u + z_u` with
         :math:`z_u = (\\sum_{j} w_{uj})^{-1/2} \\sum_{j} w_{uj} y_j` over the items
-        ``j`` the user rated in training (weighted by ``sample_weight``), and item
-        vectors :math:`y_j` penalised by ``alpha_implicit``. Unknown users keep the
-        usual fallback. Supported by ``solver="cg"`` and ``"als"``, which update the
-        :math:`y_j` by conjugate-gradient steps (``cg_steps`` per epoch, 3 with
-        ``"als"``).
+        ``j`` the user rated in training (weighted by ``sample_weight``), one implicit
+        vector :math:`y_j` per item. ``"items"`` is its mirror image: item ``i``'s
+        vector becomes :math:`q_i + h_i`, the normalised sum of implicit vectors
+        :math:`x_u` of the users who rated it. ``"both"`` adds both. Unknown ids keep
+        the usual fallbacks. Supported by ``solver="cg"`` and ``"als"``, which update
+        the implicit vectors by conjugate-gradient steps (``cg_steps`` per epoch, 3
+        with ``"als"``).
 
     alpha_implicit : float or None, default=None
-        L2 penalty on the implicit-feedback vectors :math:`y_j`, per rating of item
-        ``j`` (as ``alpha`` for :math:`q_j`). ``None`` means ``10 * alpha``: every
-        :math:`y_j` enters the predictions of all its raters' ratings, and
-        cross-validation on MovieLens 100K and 1M preferred a penalty about ten times
-        ``alpha``. Only used with ``implicit_feedback=True``.
+        L2 penalty on the implicit vectors, per rating of their row (as ``alpha`` for
+        the factors). ``None`` means ``10 * alpha``: an implicit vector enters the
+        predictions of every rating of every row that rated it, and cross-validation
+        on MovieLens 100K and 1M preferred a penalty about ten times ``alpha``. Only
+        used with ``implicit_feedback``.
 
     max_iter : int, default=50
         Maximum number of epochs (one ALS sweep, or one SGD pass over the ratings).
@@ -156,14 +158,13 @@ class MatrixFactorization(BaseFactorization):
     item_factors_ : ndarray of shape (n_items, n_components)
         Latent vector of each item in ``items_``.
 
-    implicit_factors_ : ndarray of shape (n_items, n_components) or None
-        Implicit-feedback vector :math:`y_j` of each item in ``items_``, or None
-        without ``implicit_feedback``.
+    item_implicit_factors_ : ndarray of shape (n_items, n_components) or None
+        Implicit vector :math:`y_j` of each item in ``items_`` (summed into the
+        vectors of the users who rated it), or None without the ``"users"`` term.
 
     user_implicit_factors_ : ndarray of shape (n_users, n_components) or None
-        The implicit part :math:`z_u` of each user's vector, computed from the items
-        the user rated in training, or None without ``implicit_feedback``.
-        Predictions use ``user_factors_ + user_implicit_factors_``.
+        Implicit vector :math:`x_u` of each user in ``users_`` (summed into the
+        vectors of the items the user rated), or None without the ``"items"`` term.
 
     users_ : ndarray of shape (n_users,)
         Distinct user ids seen in ``fit``, sorted (numbers before strings).
@@ -234,7 +235,7 @@ class MatrixFactorization(BaseFactorization):
         "alpha": [Interval(Real, 0, None, closed="neither")],
         "alpha_bias": [Interval(Real, 0, None, closed="left")],
         "fit_bias": ["boolean"],
-        "implicit_feedback": ["boolean"],
+        "implicit_feedback": ["boolean", StrOptions({"users", "items", "both"})],
         "alpha_implicit": [Interval(Real, 0, None, closed="neither"), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
@@ -263,7 +264,7 @@ class MatrixFactorization(BaseFactorization):
         alpha: float = 0.09,
         alpha_bias: float = 0.05,
         fit_bias: bool = True,
-        implicit_feedback: bool = False,
+        implicit_feedback: bool | str = False,
         alpha_implicit: float | None = None,
         max_iter: int = 50,
         tol: float | None = 1e-3,
@@ -321,10 +322,10 @@ class MatrixFactorization(BaseFactorization):
         self : MatrixFactorization
             The fitted estimator.
         """
-        if self.implicit_feedback and self.solver == "sgd":
+        if self._implicit_sides() and self.solver == "sgd":
             raise ValueError(
-                "implicit_feedback=True is supported by solver='cg' and solver='als', "
-                "not by solver='sgd'."
+                f"implicit_feedback={self.implicit_feedback!r} is supported by "
+                "solver='cg' and solver='als', not by solver='sgd'."
             )
         ratings, y, sample_weight = self._validate_fit_input(X, y, sample_weight)
         rng = check_random_state(self.random_state)
@@ -357,7 +358,7 @@ class MatrixFactorization(BaseFactorization):
                 alpha=self.alpha,
                 alpha_bias=self.alpha_bias,
                 fit_bias=self.fit_bias,
-                implicit_feedback=self.implicit_feedback,
+                implicit_sides=self._implicit_sides(),
                 alpha_implicit=(
                     10 * self.alpha
                     if self.alpha_implicit is None
@@ -374,13 +375,13 @@ class MatrixFactorization(BaseFactorization):
                 tol=self.tol,
                 n_iter_no_change=self.n_iter_no_change,
                 validation_rmse=self._validation_scorer(
-                    train_set, validation, solver.user_vectors
+                    train_set, validation, solver.full_vectors
                 ),
                 verbose=self.verbose,
                 solver_name=self.solver,
             )
-            user_vectors = solver.user_vectors(result.model)
-        self._set_fitted(train_set, result.model, user_vectors)
+            full_vectors = solver.full_vectors(result.model)
+        self._set_fitted(train_set, result.model, *full_vectors)
         self.n_iter_ = result.n_iter
         self.loss_curve_ = result.loss_curve
         self.validation_scores_ = result.validation_scores
@@ -418,7 +419,7 @@ class MatrixFactorization(BaseFactorization):
         validation = (val_ratings, y[parts[1]], sample_weight[parts[1]])
         return train_ratings, y[parts[0]], train_weight, validation
 
-    def _validation_scorer(self, train_set: TrainingSet, validation, user_vectors):
+    def _validation_scorer(self, train_set: TrainingSet, validation, full_vectors):
         if validation is None:
             return None
         ratings, y, weight = validation
@@ -436,8 +437,7 @@ class MatrixFactorization(BaseFactorization):
                 base,
                 model.user_bias,
                 model.item_bias,
-                user_vectors(model),
-                model.item_factors,
+                *full_vectors(model),
                 lower,
                 upper,
                 out,
@@ -454,6 +454,7 @@ class MatrixFactorization(BaseFactorization):
         self, train_set: TrainingSet, seed: int, dtype: type
     ) -> FactorModel:
         k = self.n_components
+        sides = self._implicit_sides()
         user_factors = np.empty((len(train_set.users), k), dtype=dtype)
         item_factors = np.empty((len(train_set.items), k), dtype=dtype)
         normal_rows(
@@ -471,10 +472,13 @@ class MatrixFactorization(BaseFactorization):
             user_factors=user_factors,
             item_factors=item_factors,
             coef=np.zeros(train_set.features.shape[1], dtype=dtype),
-            # The implicit vectors start at zero: the first epoch's users see plain
-            # factors, and the y step then starts from the residuals.
-            implicit_factors=np.zeros(
-                (len(train_set.items) if self.implicit_feedback else 0, k), dtype=dtype
+            # Implicit vectors start at zero: the first epoch sees plain factors, and
+            # the implicit steps then start from the residuals.
+            item_implicit=np.zeros(
+                (len(train_set.items) if "users" in sides else 0, k), dtype=dtype
+            ),
+            user_implicit=np.zeros(
+                (len(train_set.users) if "items" in sides else 0, k), dtype=dtype
             ),
         )
         if self.warm_start and hasattr(self, "user_factors_"):
@@ -511,26 +515,55 @@ class MatrixFactorization(BaseFactorization):
             factors[known] = previous_factors[codes[known]]
         if model.coef.size == self.coef_.size:
             model.coef[:] = self.coef_ * train_set.feature_scale
-        if model.implicit_factors.shape[0] and self.implicit_factors_ is not None:
-            codes = lookup_codes(self.items_, train_set.items)
-            known = codes >= 0
-            model.implicit_factors[known] = self.implicit_factors_[codes[known]]
+        for ids, previous_ids, implicit, previous in (
+            (
+                train_set.items,
+                self.items_,
+                model.item_implicit,
+                self.item_implicit_factors_,
+            ),
+            (
+                train_set.users,
+                self.users_,
+                model.user_implicit,
+                self.user_implicit_factors_,
+            ),
+        ):
+            if implicit.shape[0] and previous is not None:
+                codes = lookup_codes(previous_ids, ids)
+                known = codes >= 0
+                implicit[known] = previous[codes[known]]
 
-    def _user_vectors(self) -> np.ndarray:
-        if self.user_implicit_factors_ is None:
-            return self.user_factors_
-        return self.user_factors_ + self.user_implicit_factors_
+    def _implicit_sides(self) -> frozenset:
+        """The sides whose vectors get an implicit term."""
+        option = self.implicit_feedback
+        if not isinstance(option, str):  # True means Koren's SVD++: the users' term
+            option = "users" if option else None
+        if option == "both":
+            return frozenset({"users", "items"})
+        return frozenset({option}) if option else frozenset()
+
+    def _prediction_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._full_vectors
 
     def _set_fitted(
-        self, train_set: TrainingSet, model: FactorModel, user_vectors: np.ndarray
+        self,
+        train_set: TrainingSet,
+        model: FactorModel,
+        user_vectors: np.ndarray,
+        item_vectors: np.ndarray,
     ) -> None:
         # Fitted attributes are float64 whatever precision the solver trained in.
         model = model.astype(np.float64)
-        if self.implicit_feedback:
-            self.implicit_factors_ = model.implicit_factors
-            self.user_implicit_factors_ = user_vectors - model.user_factors
-        else:
-            self.implicit_factors_ = self.user_implicit_factors_ = None
+        sides = self._implicit_sides()
+        self.item_implicit_factors_ = model.item_implicit if "users" in sides else None
+        self.user_implicit_factors_ = model.user_implicit if "items" in sides else None
+        # The full vectors (factors plus implicit sums) are what predict multiplies;
+        # keeping them means predict needs no training data.
+        self._full_vectors = (
+            np.asarray(user_vectors, dtype=np.float64),
+            np.asarray(item_vectors, dtype=np.float64),
+        )
         self.global_mean_ = train_set.global_mean
         self.users_ = train_set.users
         self.items_ = train_set.items

@@ -26,7 +26,7 @@ def _expected_failed_checks(estimator):
         MatrixFactorization(random_state=0),
         MatrixFactorization(solver="als", random_state=0),
         MatrixFactorization(solver="sgd", random_state=0),
-        MatrixFactorization(implicit_feedback=True, random_state=0),
+        MatrixFactorization(implicit_feedback="both", random_state=0),
     ],
     expected_failed_checks=_expected_failed_checks,
 )

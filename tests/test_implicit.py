@@ -51,10 +51,10 @@ def _dense_sums(data):
 
 def test_implicit_sums_and_their_transpose_match_dense_algebra(small_data):
     data, model = small_data
-    term = ImplicitTerm(data)
+    term = ImplicitTerm(data, "users")
     dense = _dense_sums(data)
     np.testing.assert_allclose(
-        term.sums(model.implicit_factors), dense @ model.implicit_factors, rtol=1e-12
+        term.sums(model.item_implicit), dense @ model.item_implicit, rtol=1e-12
     )
     side = data.by_item
     per_user = np.random.RandomState(1).randn(data.n_users, 2)
@@ -65,7 +65,7 @@ def test_implicit_sums_and_their_transpose_match_dense_algebra(small_data):
         side.other,
         side.weight,
         np.ones(data.n_items),
-        term.user_scale,
+        term.row_scale,
         per_user,
         out,
     )
@@ -75,7 +75,7 @@ def test_implicit_sums_and_their_transpose_match_dense_algebra(small_data):
 def test_implicit_step_solves_the_y_problem(small_data):
     data, model = small_data
     alpha = 0.3
-    n_items, k = model.implicit_factors.shape
+    n_items, k = model.item_implicit.shape
     # The y problem as one dense weighted ridge regression on vec(y).
     dense = _dense_sums(data)
     residual = (
@@ -98,28 +98,40 @@ def test_implicit_step_solves_the_y_problem(small_data):
     )
     expected = np.linalg.solve(gram, design.T @ (data.weight * residual))
     # Conjugate gradients solve an n-dimensional quadratic in n steps.
-    ImplicitTerm(data).step(model, alpha, n_items * k)
+    ImplicitTerm(data, "users").step(
+        model.item_implicit,
+        model.coef,
+        model.user_bias,
+        model.item_bias,
+        model.user_factors,
+        model.item_factors,
+        alpha,
+        n_items * k,
+    )
     np.testing.assert_allclose(
-        model.implicit_factors.ravel(), expected, rtol=1e-6, atol=1e-8
+        model.item_implicit.ravel(), expected, rtol=1e-6, atol=1e-8
     )
 
 
 def test_one_implicit_step_lowers_the_objective(small_data):
     data, model = small_data
-    term = ImplicitTerm(data)
+    term = ImplicitTerm(data, "users")
 
     def loss():
-        return objective(
-            model,
-            data,
-            0.1,
-            0.1,
-            0.5,
-            model.user_factors + term.sums(model.implicit_factors),
-        )
+        users = model.user_factors + term.sums(model.item_implicit)
+        return objective(model, data, 0.1, 0.1, 0.5, users)
 
     before = loss()
-    term.step(model, 0.5, 1)
+    term.step(
+        model.item_implicit,
+        model.coef,
+        model.user_bias,
+        model.item_bias,
+        model.user_factors,
+        model.item_factors,
+        0.5,
+        1,
+    )
     assert loss() < before
 
 
@@ -130,14 +142,15 @@ def planted():
     )
 
 
+@pytest.mark.parametrize("sides", [True, "items", "both"])
 @pytest.mark.parametrize("solver", ["als", "cg"])
-def test_training_loss_never_increases(planted, solver):
+def test_training_loss_never_increases(planted, solver, sides):
     X, y, _ = planted
     X = np.column_stack([X, np.random.RandomState(0).randn(len(y))])
     model = MatrixFactorization(
         n_components=4,
         solver=solver,
-        implicit_feedback=True,
+        implicit_feedback=sides,
         max_iter=12,
         tol=None,
         random_state=0,
@@ -145,44 +158,65 @@ def test_training_loss_never_increases(planted, solver):
     assert np.all(np.diff(model.loss_curve_) <= 1e-12)
 
 
-def test_predictions_follow_the_documented_model(planted):
+def _implicit_sums(rows, cols, weight, implicit):
+    """sum_r w_r implicit[col(r)] / sqrt(sum_r w_r) for each row, by brute force."""
+    sums = np.zeros((rows.max() + 1, implicit.shape[1]))
+    np.add.at(sums, rows, weight[:, None] * implicit[cols])
+    return sums / np.sqrt(np.bincount(rows, weights=weight))[:, None]
+
+
+@pytest.mark.parametrize("sides", ["users", "items", "both"])
+def test_predictions_follow_the_documented_model(planted, sides):
     X, y, _ = planted
     weight = np.random.RandomState(2).uniform(0.5, 2.0, len(y))
     model = MatrixFactorization(
-        n_components=3, implicit_feedback=True, clip=False, max_iter=5, random_state=0
+        n_components=3, implicit_feedback=sides, clip=False, max_iter=5, random_state=0
     ).fit(X, y, sample_weight=weight)
     users = np.searchsorted(model.users_, X[:, 0])
     items = np.searchsorted(model.items_, X[:, 1])
-    # z_u = (sum_j w_uj)^(-1/2) sum_j w_uj y_j over the user's training ratings.
-    sums = np.zeros_like(model.user_factors_)
-    np.add.at(sums, users, weight[:, None] * model.implicit_factors_[items])
-    z = sums / np.sqrt(np.bincount(users, weights=weight))[:, None]
-    np.testing.assert_allclose(model.user_implicit_factors_, z, rtol=1e-10)
+    user_vectors, item_vectors = model.user_factors_, model.item_factors_
+    if sides in ("users", "both"):
+        # z_u = (sum_j w_uj)^(-1/2) sum_j w_uj y_j over the user's training ratings.
+        user_vectors = user_vectors + _implicit_sums(
+            users, items, weight, model.item_implicit_factors_
+        )
+    else:
+        assert model.item_implicit_factors_ is None
+    if sides in ("items", "both"):
+        item_vectors = item_vectors + _implicit_sums(
+            items, users, weight, model.user_implicit_factors_
+        )
+    else:
+        assert model.user_implicit_factors_ is None
     expected = (
         model.global_mean_
         + model.user_bias_[users]
         + model.item_bias_[items]
-        + np.einsum(
-            "ij,ij->i", (model.user_factors_ + z)[users], model.item_factors_[items]
-        )
+        + np.einsum("ij,ij->i", user_vectors[users], item_vectors[items])
     )
     np.testing.assert_allclose(model.predict(X), expected, rtol=1e-10)
 
 
-def test_unknown_users_fall_back_to_the_item_bias(planted):
+def test_unknown_ids_keep_the_bias_fallbacks(planted):
     X, y, _ = planted
     model = MatrixFactorization(
-        n_components=3, implicit_feedback=True, clip=False, max_iter=3, random_state=0
+        n_components=3, implicit_feedback="both", clip=False, max_iter=3, random_state=0
     ).fit(X, y)
-    item = model.items_[0]
-    prediction = model.predict(np.array([[10**6, item]]))
-    assert prediction[0] == pytest.approx(model.global_mean_ + model.item_bias_[0])
+    item, user = model.items_[0], model.users_[0]
+    prediction = model.predict(np.array([[10**6, item], [user, 10**6]]))
+    np.testing.assert_allclose(
+        prediction,
+        [
+            model.global_mean_ + model.item_bias_[0],
+            model.global_mean_ + model.user_bias_[0],
+        ],
+    )
 
 
 def test_attributes_are_none_without_implicit_feedback(planted):
     X, y, _ = planted
     model = MatrixFactorization(n_components=2, max_iter=2, random_state=0).fit(X, y)
-    assert model.implicit_factors_ is None and model.user_implicit_factors_ is None
+    assert model.item_implicit_factors_ is None and model.user_implicit_factors_ is None
 
 
 def test_sgd_rejects_implicit_feedback(planted):
@@ -201,7 +235,7 @@ def test_alpha_implicit_defaults_to_ten_alpha(planted):
 
 def test_warm_start_keeps_the_implicit_vectors(planted):
     X, y, _ = planted
-    params = dict(n_components=3, implicit_feedback=True, max_iter=3, tol=None)
+    params = dict(n_components=3, implicit_feedback="both", max_iter=3, tol=None)
     model = MatrixFactorization(warm_start=True, random_state=0, **params).fit(X, y)
     first = model.loss_curve_[-1]
     model.fit(X, y)
@@ -212,9 +246,10 @@ def test_implicit_feedback_lowers_the_ml100k_error(ml100k):
     X, y = ml100k
     train = np.random.RandomState(0).rand(len(y)) < 0.8
     rmse = {}
-    for implicit in (False, True):
+    for implicit in (False, "users", "both"):
         model = MatrixFactorization(
-            n_components=128, alpha=0.12, implicit_feedback=implicit, random_state=0
+            n_components=64, alpha=0.12, implicit_feedback=implicit, random_state=0
         ).fit(X[train], y[train])
         rmse[implicit] = np.sqrt(np.mean((model.predict(X[~train]) - y[~train]) ** 2))
-    assert rmse[True] < rmse[False] - 0.003
+    assert rmse["users"] < rmse[False] - 0.003
+    assert rmse["both"] < rmse["users"] - 0.005

@@ -14,8 +14,8 @@ IMPLICIT_STEPS = 3
 
 
 class ALSSolver:
-    """One epoch solves for all users, then all items, then the implicit-feedback
-    vectors (if any), then the feature coefficients.
+    """One epoch solves for all users, then all items, then the implicit vectors of
+    each implicit-feedback term (if any), then the feature coefficients.
 
     With ``cg_steps=None`` every per-row ridge problem is solved exactly (Cholesky);
     otherwise by that many conjugate-gradient steps from the previous solution.
@@ -31,14 +31,19 @@ class ALSSolver:
         alpha: float,
         alpha_bias: float,
         fit_bias: bool,
-        implicit_feedback: bool = False,
+        implicit_sides: frozenset = frozenset(),
         alpha_implicit: float = 0.0,
         cg_steps: int | None = None,
         **_,
     ):
         self.data = data
         self.alpha_implicit = alpha_implicit
-        self.implicit = ImplicitTerm(data) if implicit_feedback else None
+        self.user_term = (
+            ImplicitTerm(data, "users") if "users" in implicit_sides else None
+        )
+        self.item_term = (
+            ImplicitTerm(data, "items") if "items" in implicit_sides else None
+        )
         self.cg_steps = cg_steps
         self.alpha = alpha
         self.alpha_bias = alpha_bias
@@ -52,11 +57,15 @@ class ALSSolver:
                 data.total_weight * alpha_bias
             )
 
-    def user_vectors(self, model: FactorModel) -> np.ndarray:
-        """The vectors that multiply the item factors: ``p_u`` (``+ z_u``)."""
-        if self.implicit is None:
-            return model.user_factors
-        return model.user_factors + self.implicit.sums(model.implicit_factors)
+    def full_vectors(self, model: FactorModel) -> tuple[np.ndarray, np.ndarray]:
+        """The vectors whose dot products make the predictions: ``p_u (+ z_u)`` for
+        the users and ``q_i (+ h_i)`` for the items."""
+        users, items = model.user_factors, model.item_factors
+        if self.user_term is not None:
+            users = users + self.user_term.sums(model.item_implicit)
+        if self.item_term is not None:
+            items = items + self.item_term.sums(model.user_implicit)
+        return users, items
 
     def _solve_side(
         self, side: SideIndex, coef, other_bias, other_factors, bias, factors, prior
@@ -83,41 +92,72 @@ class ALSSolver:
         """Run one epoch on ``model`` and return the objective it reaches."""
         data = self.data
         no_prior = np.zeros((0, model.user_factors.shape[1]))
-        if self.implicit is None:
-            user_vectors, prior = model.user_factors, no_prior
-        else:
-            # Solve for the full vectors v_u = p_u + z_u, penalised towards z_u.
-            prior = self.implicit.sums(model.implicit_factors)
-            user_vectors = model.user_factors + prior
+        # With an implicit term, a side's step solves for its full vectors (own
+        # factors plus implicit sum), penalised towards the implicit sum (the prior),
+        # and the factors are the difference.
+        user_prior = (
+            no_prior
+            if self.user_term is None
+            else self.user_term.sums(model.item_implicit)
+        )
+        item_prior = (
+            no_prior
+            if self.item_term is None
+            else self.item_term.sums(model.user_implicit)
+        )
+        users, items = self.full_vectors(model)
         self._solve_side(
             data.by_user,
             model.coef,
             model.item_bias,
-            model.item_factors,
+            items,
             model.user_bias,
-            user_vectors,
-            prior,
+            users,
+            user_prior,
         )
+        if self.user_term is not None:
+            model.user_factors[:] = users - user_prior
         self._solve_side(
             data.by_item,
             model.coef,
             model.user_bias,
-            user_vectors,
+            users,
             model.item_bias,
-            model.item_factors,
-            no_prior,
+            items,
+            item_prior,
         )
-        if self.implicit is not None:
-            model.user_factors[:] = user_vectors - prior
-            self.implicit.step(
-                model, self.alpha_implicit, self.cg_steps or IMPLICIT_STEPS
+        if self.item_term is not None:
+            model.item_factors[:] = items - item_prior
+        steps = self.cg_steps or IMPLICIT_STEPS
+        if self.user_term is not None:
+            self.user_term.step(
+                model.item_implicit,
+                model.coef,
+                model.user_bias,
+                model.item_bias,
+                model.user_factors,
+                items,
+                self.alpha_implicit,
+                steps,
             )
-            user_vectors = self.user_vectors(model)
+            users = model.user_factors + self.user_term.sums(model.item_implicit)
+        if self.item_term is not None:
+            self.item_term.step(
+                model.user_implicit,
+                model.coef,
+                model.item_bias,
+                model.user_bias,
+                model.item_factors,
+                users,
+                self.alpha_implicit,
+                steps,
+            )
+            items = model.item_factors + self.item_term.sums(model.user_implicit)
         if model.coef.size:
             # Residual of everything but the feature term, regressed on the features.
             residual = (
                 data.target
-                - model.estimate(data, user_vectors)
+                - model.estimate(data, users, items)
                 + data.feature_term(model.coef)
             )
             rhs = data.features.T @ (data.weight * residual)
@@ -128,5 +168,6 @@ class ALSSolver:
             self.alpha,
             self.alpha_bias,
             self.alpha_implicit,
-            user_vectors,
+            users,
+            items,
         )

@@ -1,10 +1,9 @@
-"""The implicit-feedback term of SVD++ for the alternating solvers."""
+"""The implicit-feedback terms of SVD++ for the alternating solvers."""
 
 import numpy as np
 
 from .._kernels._implicit import curvature_moments, residual_moments, scaled_sums
 from .._ratings import RatingData
-from ._model import FactorModel
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> float:
@@ -12,98 +11,115 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
 
 
 class ImplicitTerm:
-    """Each user's implicit vector ``z_u = s_u sum_r w_r y_j(r)`` and the updates of ``y``.
+    """The implicit term of one side, written for users (``side="users"``):
+    ``z_u = s_u sum_r w_r y_j(r)`` added to each user's vector, with one implicit
+    vector ``y_j`` per item and ``s_u = (sum_r w_r)^(-1/2)`` over the user's training
+    ratings (0 for users without weight). ``side="items"`` is the mirror image: each
+    item's vector gets the normalised sum of implicit vectors of the users who rated it.
 
-    ``s_u = (sum_r w_r)^(-1/2)`` over the user's training ratings (0 for users without
-    weight). The item vectors ``y`` couple every user who rated them, so they are not
-    solved row by row: each epoch takes conjugate-gradient steps on the whole ``y``
-    problem (a quadratic in ``y`` once the rest is fixed), which lowers the objective
-    at every step.
+    The implicit vectors couple every row that rated them, so they are not solved row
+    by row: each epoch takes conjugate-gradient steps on their whole problem (a
+    quadratic once the rest is fixed), which lowers the objective at every step.
     """
 
-    def __init__(self, data: RatingData):
+    def __init__(self, data: RatingData, side: str):
         self.data = data
-        weight = data.user_weight
-        self.user_scale = np.zeros(data.n_users)
-        np.divide(1.0, np.sqrt(weight), out=self.user_scale, where=weight > 0)
-        self._user_ones = np.ones(data.n_users)
-        self._item_ones = np.ones(data.n_items)
+        if side == "users":
+            self.rows, self.cols = data.by_user, data.by_item
+            row_weight, self.col_weight = data.user_weight, data.item_weight
+        else:
+            self.rows, self.cols = data.by_item, data.by_user
+            row_weight, self.col_weight = data.item_weight, data.user_weight
+        self.row_scale = np.zeros(row_weight.shape[0])
+        np.divide(1.0, np.sqrt(row_weight), out=self.row_scale, where=row_weight > 0)
+        self._row_ones = np.ones(row_weight.shape[0])
+        self._col_ones = np.ones(self.col_weight.shape[0])
 
-    def sums(self, item_vectors: np.ndarray) -> np.ndarray:
-        """``z``: the implicit vector of every user for the item vectors given."""
-        side = self.data.by_user
-        out = np.empty((self.data.n_users, item_vectors.shape[1]))
+    def sums(self, implicit: np.ndarray) -> np.ndarray:
+        """Every row's implicit vector for the implicit vectors ``implicit`` of the
+        other side."""
+        rows = self.rows
+        out = np.empty((self.row_scale.shape[0], implicit.shape[1]))
         scaled_sums(
-            side.chunks,
-            side.indptr,
-            side.other,
-            side.weight,
-            self.user_scale,
-            self._item_ones,
-            item_vectors,
+            rows.chunks,
+            rows.indptr,
+            rows.other,
+            rows.weight,
+            self.row_scale,
+            self._col_ones,
+            implicit,
             out,
         )
         return out
 
-    def _to_items(self, user_vectors: np.ndarray) -> np.ndarray:
-        """The transpose of :meth:`sums`: per-user vectors carried back to items."""
-        side = self.data.by_item
-        out = np.empty((self.data.n_items, user_vectors.shape[1]))
+    def _to_cols(self, per_row: np.ndarray) -> np.ndarray:
+        """The transpose of :meth:`sums`: per-row vectors carried back to the other side."""
+        cols = self.cols
+        out = np.empty((self._col_ones.shape[0], per_row.shape[1]))
         scaled_sums(
-            side.chunks,
-            side.indptr,
-            side.other,
-            side.weight,
-            self._item_ones,
-            self.user_scale,
-            user_vectors,
+            cols.chunks,
+            cols.indptr,
+            cols.other,
+            cols.weight,
+            self._col_ones,
+            self.row_scale,
+            per_row,
             out,
         )
         return out
 
-    def step(self, model: FactorModel, alpha: float, n_steps: int) -> None:
-        """``n_steps`` CG steps on ``model.implicit_factors`` (in place), from where it is.
+    def step(
+        self,
+        implicit: np.ndarray,
+        coef: np.ndarray,
+        row_bias: np.ndarray,
+        col_bias: np.ndarray,
+        row_factors: np.ndarray,
+        col_vectors: np.ndarray,
+        alpha: float,
+        n_steps: int,
+    ) -> None:
+        """``n_steps`` CG steps on ``implicit`` (in place), from where it is.
 
-        The ``y`` problem is ``min sum_r w_r (e_r - q_j . z_u(y))^2 + alpha sum_j W_j
-        |y_j|^2`` with everything else fixed (``alpha`` is ``alpha_implicit``); its
+        For the user side, the problem is ``min sum_r w_r (e_r - q_j . z_u(y))^2 +
+        alpha sum_j W_j |y_j|^2`` with everything else fixed: ``row_factors`` are the
+        users' own factors ``p_u`` and ``col_vectors`` the items' full vectors. Its
         normal equations are ``(B' S A S B + alpha W) y = B' S g`` with
         ``A_u = sum_r w_r q_j q_j'``.
         """
-        data = self.data
-        side = data.by_user
-        y = model.implicit_factors
-        penalty = alpha * data.item_weight[:, None]
-        moments = np.empty((data.n_users, y.shape[1]))
+        rows = self.rows
+        penalty = alpha * self.col_weight[:, None]
+        moments = np.empty((self.row_scale.shape[0], implicit.shape[1]))
         residual_moments(
-            side.chunks,
-            side.indptr,
-            side.other,
-            data.side_target(side, model.coef),
-            side.weight,
-            model.user_bias,
-            model.item_bias,
-            model.user_factors + self.sums(y),
-            model.item_factors,
+            rows.chunks,
+            rows.indptr,
+            rows.other,
+            self.data.side_target(rows, coef),
+            rows.weight,
+            row_bias,
+            col_bias,
+            row_factors + self.sums(implicit),
+            col_vectors,
             moments,
         )
-        residual = self._to_items(moments) - penalty * y
+        residual = self._to_cols(moments) - penalty * implicit
         direction = residual.copy()
         rr = _dot(residual, residual)
         for _ in range(n_steps):
             if rr <= 1e-300:
                 break
             curvature_moments(
-                side.chunks,
-                side.indptr,
-                side.other,
-                side.weight,
+                rows.chunks,
+                rows.indptr,
+                rows.other,
+                rows.weight,
                 self.sums(direction),
-                model.item_factors,
+                col_vectors,
                 moments,
             )
-            applied = self._to_items(moments) + penalty * direction
+            applied = self._to_cols(moments) + penalty * direction
             step = rr / _dot(direction, applied)
-            y += step * direction
+            implicit += step * direction
             residual -= step * applied
             rr_next = _dot(residual, residual)
             direction *= rr_next / rr

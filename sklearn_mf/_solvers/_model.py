@@ -10,8 +10,10 @@ from .._ratings import RatingData
 
 @dataclass
 class FactorModel:
-    """Biases, latent factors, (standardised) feature coefficients and the item
-    vectors of the implicit-feedback term (no rows when it is off).
+    """Biases, latent factors, (standardised) feature coefficients and the implicit
+    vectors of the implicit-feedback terms: ``item_implicit`` (one per item, summed
+    into the vectors of their users) and ``user_implicit`` (one per user, summed into
+    the vectors of their items), each with no rows when its term is off.
 
     The global mean is not part of it: it is fixed to the weighted mean rating and
     subtracted from the targets before any solver runs.
@@ -22,7 +24,8 @@ class FactorModel:
     user_factors: np.ndarray
     item_factors: np.ndarray
     coef: np.ndarray
-    implicit_factors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    item_implicit: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    user_implicit: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
     def copy(self) -> "FactorModel":
         return FactorModel(*(getattr(self, f.name).copy() for f in fields(self)))
@@ -37,12 +40,15 @@ class FactorModel:
         return all(np.isfinite(getattr(self, f.name)).all() for f in fields(self))
 
     def estimate(
-        self, data: RatingData, user_vectors: np.ndarray | None = None
+        self,
+        data: RatingData,
+        user_vectors: np.ndarray | None = None,
+        item_vectors: np.ndarray | None = None,
     ) -> np.ndarray:
         """Model output for the training ratings, without the global mean.
 
-        ``user_vectors`` replace ``user_factors`` (the implicit-feedback model
-        passes ``p_u + z_u``).
+        ``user_vectors`` and ``item_vectors`` replace the factors (the
+        implicit-feedback model passes ``p_u + z_u`` and ``q_i + h_i``).
         """
         out = np.empty(data.n_ratings)
         predict_codes(
@@ -52,7 +58,7 @@ class FactorModel:
             self.user_bias,
             self.item_bias,
             self.user_factors if user_vectors is None else user_vectors,
-            self.item_factors,
+            self.item_factors if item_vectors is None else item_vectors,
             -np.inf,
             np.inf,
             out,
@@ -74,20 +80,20 @@ def penalty(
 ) -> float:
     """The regularisation part of the objective (not divided by the total weight).
 
-    ``alpha (sum_u W_u |p_u|^2 + sum_i W_i |q_i|^2) + alpha_implicit sum_i W_i |y_i|^2
-    + alpha_bias (sum_u W_u b_u^2 + sum_i W_i b_i^2 + W |c|^2)`` where ``W_u`` is the
-    summed weight of the ratings of user ``u`` (likewise ``W_i``), ``W`` the total
-    weight and ``y`` the implicit-feedback vectors, if any.
+    ``alpha (sum_u W_u |p_u|^2 + sum_i W_i |q_i|^2) + alpha_implicit (sum_i W_i |y_i|^2
+    + sum_u W_u |x_u|^2) + alpha_bias (sum_u W_u b_u^2 + sum_i W_i b_i^2 + W |c|^2)``
+    where ``W_u`` is the summed weight of the ratings of user ``u`` (likewise ``W_i``),
+    ``W`` the total weight and ``y``, ``x`` the item and user implicit vectors, if any.
     """
     user_w, item_w = data.user_weight, data.item_weight
     factor_penalty = user_w @ _row_norms(model.user_factors) + item_w @ _row_norms(
         model.item_factors
     )
-    implicit_penalty = (
-        item_w @ _row_norms(model.implicit_factors)
-        if model.implicit_factors.shape[0]
-        else 0.0
-    )
+    implicit_penalty = 0.0
+    if model.item_implicit.shape[0]:
+        implicit_penalty += item_w @ _row_norms(model.item_implicit)
+    if model.user_implicit.shape[0]:
+        implicit_penalty += user_w @ _row_norms(model.user_implicit)
     return (
         alpha * factor_penalty
         + alpha_implicit * implicit_penalty
@@ -107,6 +113,7 @@ def objective(
     alpha_bias: float,
     alpha_implicit: float = 0.0,
     user_vectors: np.ndarray | None = None,
+    item_vectors: np.ndarray | None = None,
 ) -> float:
     """The training objective divided by the total sample weight.
 
@@ -114,7 +121,7 @@ def objective(
     summed over the ratings ``r`` of user ``u`` and item ``i``. Penalties therefore grow
     with each row's rating weight, which is what per-rating SGD regularisation (Surprise
     ``SVD``) and weighted-lambda ALS (Spark's ALS-WR) both minimise. ``user_vectors``
-    replace ``user_factors`` in the errors (``p_u + z_u`` with implicit feedback).
+    and ``item_vectors`` replace the factors in the errors (with implicit feedback).
     """
     side = data.by_user
     per_user = np.empty(side.indptr.shape[0] - 1)
@@ -126,7 +133,7 @@ def objective(
         model.user_bias,
         model.item_bias,
         model.user_factors if user_vectors is None else user_vectors,
-        model.item_factors,
+        model.item_factors if item_vectors is None else item_vectors,
         per_user,
     )
     return float(

@@ -64,9 +64,9 @@ class SGDSolver:
         self._features = data.features[order].astype(np.float32)
         self._visit = np.empty(data.n_ratings, dtype=np.int64)
 
-    def user_vectors(self, model: FactorModel) -> np.ndarray:
-        """The vectors that multiply the item factors (no implicit term here)."""
-        return model.user_factors
+    def full_vectors(self, model: FactorModel) -> tuple[np.ndarray, np.ndarray]:
+        """The vectors whose dot products make the predictions (no implicit terms)."""
+        return model.user_factors, model.item_factors
 
     def epoch(self, model: FactorModel) -> float:
         """Run one epoch on ``model`` (float32) and return the epoch's loss.
