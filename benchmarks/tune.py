@@ -59,7 +59,7 @@ GRID: list[dict[str, list[Any]]] = [
     },
     {
         "solver": ["cg"],
-        "implicit_feedback": [True],
+        "implicit_feedback": ["users", "both"],
         "n_components": [128],
         "alpha": [0.065, 0.08, 0.1, 0.12],
     },
