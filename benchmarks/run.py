@@ -85,13 +85,13 @@ TUNED_PARAMS: dict[str, dict[str, Any]] = {
     "ml-100k": {
         "n_components": 128,
         "alpha": 0.12,
-        "implicit_feedback": True,
+        "implicit_feedback": "both",
         "random_state": 0,
     },
     "ml-1m": {
         "n_components": 128,
-        "alpha": 0.08,
-        "implicit_feedback": True,
+        "alpha": 0.1,
+        "implicit_feedback": "both",
         "random_state": 0,
     },
 }
