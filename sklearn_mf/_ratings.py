@@ -62,9 +62,13 @@ def unit_weights(n: int) -> np.ndarray:
     return np.broadcast_to(np.float64(1.0), (n,))
 
 
+def _is_unit_weights(weight: np.ndarray) -> bool:
+    return weight.strides[0] == 0 and (weight.size == 0 or weight[0] == 1.0)
+
+
 def _gather(values: np.ndarray, order: np.ndarray) -> np.ndarray:
     # Unit weights stay a zero-stride view: gathering would materialise n ones.
-    return values if values.strides[0] == 0 else values[order]
+    return values if _is_unit_weights(values) else values[order]
 
 
 def _side_index(
@@ -74,10 +78,18 @@ def _side_index(
     offset: float,
     weight: np.ndarray,
     n_rows: int,
+    n_other: int,
     n_factors: int,
     n_chunks: int,
 ) -> SideIndex:
-    indptr, order = group_by_key(codes, n_rows)
+    # Within a row the ratings are sorted by the other side's code, so the kernels
+    # read the other side's vectors in increasing address order: once the factor
+    # matrices outgrow the caches, the prefetcher and the TLB cope with that far
+    # better than with random order.
+    _, by_other = group_by_key(other, n_other)
+    indptr, by_row = group_by_key(codes[by_other], n_rows)
+    order = by_other[by_row]
+    del by_other, by_row  # rating-sized temporaries: free them before the gathers
     target = y[order]
     target -= offset  # in place: one rating-sized array, not two
     return SideIndex(
@@ -137,6 +149,7 @@ class RatingData:
             self.offset,
             self.weight,
             self.n_users,
+            self.n_items,
             self.n_factors,
             self.n_chunks,
         )
@@ -151,19 +164,25 @@ class RatingData:
             self.offset,
             self.weight,
             self.n_items,
+            self.n_users,
             self.n_factors,
             self.n_chunks,
         )
 
+    def _row_weight(self, codes: np.ndarray, n_rows: int) -> np.ndarray:
+        if _is_unit_weights(self.weight):  # plain counts: no weight array to read
+            return np.bincount(codes, minlength=n_rows).astype(np.float64)
+        return np.bincount(codes, weights=self.weight, minlength=n_rows)
+
     @cached_property
     def user_weight(self) -> np.ndarray:
         """Summed sample weight of each user's ratings."""
-        return np.bincount(self.user_codes, weights=self.weight, minlength=self.n_users)
+        return self._row_weight(self.user_codes, self.n_users)
 
     @cached_property
     def item_weight(self) -> np.ndarray:
         """Summed sample weight of each item's ratings."""
-        return np.bincount(self.item_codes, weights=self.weight, minlength=self.n_items)
+        return self._row_weight(self.item_codes, self.n_items)
 
     @cached_property
     def target(self) -> np.ndarray:
