@@ -72,6 +72,20 @@ def test_implicit_sums_and_their_transpose_match_dense_algebra(small_data):
     np.testing.assert_allclose(out, dense.T @ per_user, rtol=1e-12)
 
 
+def _users_step(term, model, alpha, n_steps):
+    """The users' term's CG steps on ``model.item_implicit``, everything else fixed."""
+    term.step(
+        model.item_implicit,
+        model.coef,
+        model.user_bias,
+        model.item_bias,
+        model.user_factors + term.sums(model.item_implicit),
+        model.item_factors,
+        alpha,
+        n_steps,
+    )
+
+
 def test_implicit_step_solves_the_y_problem(small_data):
     data, model = small_data
     alpha = 0.3
@@ -98,16 +112,7 @@ def test_implicit_step_solves_the_y_problem(small_data):
     )
     expected = np.linalg.solve(gram, design.T @ (data.weight * residual))
     # Conjugate gradients solve an n-dimensional quadratic in n steps.
-    ImplicitTerm(data, "users").step(
-        model.item_implicit,
-        model.coef,
-        model.user_bias,
-        model.item_bias,
-        model.user_factors,
-        model.item_factors,
-        alpha,
-        n_items * k,
-    )
+    _users_step(ImplicitTerm(data, "users"), model, alpha, n_items * k)
     np.testing.assert_allclose(
         model.item_implicit.ravel(), expected, rtol=1e-6, atol=1e-8
     )
@@ -122,16 +127,7 @@ def test_one_implicit_step_lowers_the_objective(small_data):
         return objective(model, data, 0.1, 0.1, 0.5, users)
 
     before = loss()
-    term.step(
-        model.item_implicit,
-        model.coef,
-        model.user_bias,
-        model.item_bias,
-        model.user_factors,
-        model.item_factors,
-        0.5,
-        1,
-    )
+    _users_step(term, model, 0.5, 1)
     assert loss() < before
 
 

@@ -6,9 +6,9 @@ training ratings ``r`` (items ``j(r)``, sample weights ``w_r``), with
 ``|N(u)|^(-1/2) sum_{j in N(u)} y_j``; with integer weights it equals repeated rows.
 
 The kernels below are the pieces of a conjugate-gradient step on the item vectors
-``y``: the map from ``y`` to ``z`` and its transpose (:func:`scaled_sums`), the
-residual moments that make the gradient, and the curvature of the squared error along
-a direction. Every output row is written by one chunk only and summed in a fixed order,
+``y``: the map from ``y`` to ``z`` and its transpose (:func:`scaled_sums`), and the
+gradient and curvature of the squared error with respect to ``z``
+(:func:`error_gradient`). Every output row is written by one chunk only and summed in a fixed order,
 so results do not depend on the number of threads.
 """
 
@@ -42,22 +42,26 @@ def scaled_sums(
 
 
 @numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
-def residual_moments(
+def error_gradient(
     chunk_bounds,
     indptr,
     other_index,
-    target,
     weight,
+    target,
     row_bias,
     other_bias,
+    use_target,
     row_vectors,
     other_factors,
     out,
 ):
-    """``out[u] = sum_r w_r e_r q_j`` with ``e_r = t_r - b_u - b_j - v_u.q_j``.
+    """``out[u] = sum_r w_r (v_u.q_j - t'_r) q_j``, half the gradient with respect to
+    ``v_u`` of the weighted squared errors ``sum_r w_r (v_u.q_j - t'_r)^2``.
 
-    ``row_vectors`` are the users' full vectors ``p_u + z_u``; the result is minus
-    half the gradient of the squared error with respect to ``z_u``.
+    With ``use_target``, ``t'_r = t_r - b_u - b_j`` and ``row_vectors`` are the rows'
+    full vectors (``p_u + z_u``). Without it, ``t'_r = 0``: the result is the squared
+    error's curvature applied to the direction ``row_vectors``,
+    ``sum_r w_r (q_j q_j') v_u``.
     """
     k = other_factors.shape[1]
     for chunk in numba.prange(chunk_bounds.shape[0] - 1):
@@ -69,27 +73,8 @@ def residual_moments(
                 dot = 0.0
                 for f in range(k):
                     dot += row_vectors[row, f] * other_factors[j, f]
-                c = weight[r] * (target[r] - row_bias[row] - other_bias[j] - dot)
-                for f in range(k):
-                    out[row, f] += c * other_factors[j, f]
-
-
-@numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
-def curvature_moments(
-    chunk_bounds, indptr, other_index, weight, direction, other_factors, out
-):
-    """``out[u] = sum_r w_r (q_j . d_u) q_j``: the squared error's curvature along
-    ``d_u`` (a direction for ``z_u``), applied to it."""
-    k = other_factors.shape[1]
-    for chunk in numba.prange(chunk_bounds.shape[0] - 1):
-        for row in range(chunk_bounds[chunk], chunk_bounds[chunk + 1]):
-            for f in range(k):
-                out[row, f] = 0.0
-            for r in range(indptr[row], indptr[row + 1]):
-                j = other_index[r]
-                dot = 0.0
-                for f in range(k):
-                    dot += direction[row, f] * other_factors[j, f]
+                if use_target:
+                    dot -= target[r] - row_bias[row] - other_bias[j]
                 c = weight[r] * dot
                 for f in range(k):
                     out[row, f] += c * other_factors[j, f]

@@ -57,14 +57,24 @@ class ALSSolver:
                 data.total_weight * alpha_bias
             )
 
+    @staticmethod
+    def _with_implicit(factors, term, implicit) -> tuple[np.ndarray, np.ndarray]:
+        """``(factors + sums, sums)`` with the implicit sums of ``term``, or
+        ``(factors, no rows)`` without it."""
+        if term is None:
+            return factors, np.zeros((0, factors.shape[1]))
+        sums = term.sums(implicit)
+        return factors + sums, sums
+
     def full_vectors(self, model: FactorModel) -> tuple[np.ndarray, np.ndarray]:
         """The vectors whose dot products make the predictions: ``p_u (+ z_u)`` for
         the users and ``q_i (+ h_i)`` for the items."""
-        users, items = model.user_factors, model.item_factors
-        if self.user_term is not None:
-            users = users + self.user_term.sums(model.item_implicit)
-        if self.item_term is not None:
-            items = items + self.item_term.sums(model.user_implicit)
+        users, _ = self._with_implicit(
+            model.user_factors, self.user_term, model.item_implicit
+        )
+        items, _ = self._with_implicit(
+            model.item_factors, self.item_term, model.user_implicit
+        )
         return users, items
 
     def _solve_side(
@@ -91,21 +101,15 @@ class ALSSolver:
     def epoch(self, model: FactorModel) -> float:
         """Run one epoch on ``model`` and return the objective it reaches."""
         data = self.data
-        no_prior = np.zeros((0, model.user_factors.shape[1]))
         # With an implicit term, a side's step solves for its full vectors (own
-        # factors plus implicit sum), penalised towards the implicit sum (the prior),
-        # and the factors are the difference.
-        user_prior = (
-            no_prior
-            if self.user_term is None
-            else self.user_term.sums(model.item_implicit)
+        # factors plus implicit sums), penalised towards the implicit sums (the
+        # prior), and the factors are the difference.
+        users, user_prior = self._with_implicit(
+            model.user_factors, self.user_term, model.item_implicit
         )
-        item_prior = (
-            no_prior
-            if self.item_term is None
-            else self.item_term.sums(model.user_implicit)
+        items, item_prior = self._with_implicit(
+            model.item_factors, self.item_term, model.user_implicit
         )
-        users, items = self.full_vectors(model)
         self._solve_side(
             data.by_user,
             model.coef,
@@ -135,24 +139,28 @@ class ALSSolver:
                 model.coef,
                 model.user_bias,
                 model.item_bias,
-                model.user_factors,
+                users,
                 items,
                 self.alpha_implicit,
                 steps,
             )
-            users = model.user_factors + self.user_term.sums(model.item_implicit)
+            users, _ = self._with_implicit(
+                model.user_factors, self.user_term, model.item_implicit
+            )
         if self.item_term is not None:
             self.item_term.step(
                 model.user_implicit,
                 model.coef,
                 model.item_bias,
                 model.user_bias,
-                model.item_factors,
+                items,
                 users,
                 self.alpha_implicit,
                 steps,
             )
-            items = model.item_factors + self.item_term.sums(model.user_implicit)
+            items, _ = self._with_implicit(
+                model.item_factors, self.item_term, model.user_implicit
+            )
         if model.coef.size:
             # Residual of everything but the feature term, regressed on the features.
             residual = (

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from .._kernels._implicit import curvature_moments, residual_moments, scaled_sums
-from .._ratings import RatingData
+from .._kernels._implicit import error_gradient, scaled_sums
+from .._ratings import RatingData, SideIndex
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> float:
@@ -32,41 +32,31 @@ class ImplicitTerm:
             row_weight, self.col_weight = data.item_weight, data.user_weight
         self.row_scale = np.zeros(row_weight.shape[0])
         np.divide(1.0, np.sqrt(row_weight), out=self.row_scale, where=row_weight > 0)
-        self._row_ones = np.ones(row_weight.shape[0])
         self._col_ones = np.ones(self.col_weight.shape[0])
+
+    @staticmethod
+    def _scaled_sums(side: SideIndex, row_scale, other_scale, vectors) -> np.ndarray:
+        out = np.empty((side.indptr.shape[0] - 1, vectors.shape[1]))
+        scaled_sums(
+            side.chunks,
+            side.indptr,
+            side.other,
+            side.weight,
+            row_scale,
+            other_scale,
+            vectors,
+            out,
+        )
+        return out
 
     def sums(self, implicit: np.ndarray) -> np.ndarray:
         """Every row's implicit vector for the implicit vectors ``implicit`` of the
         other side."""
-        rows = self.rows
-        out = np.empty((self.row_scale.shape[0], implicit.shape[1]))
-        scaled_sums(
-            rows.chunks,
-            rows.indptr,
-            rows.other,
-            rows.weight,
-            self.row_scale,
-            self._col_ones,
-            implicit,
-            out,
-        )
-        return out
+        return self._scaled_sums(self.rows, self.row_scale, self._col_ones, implicit)
 
-    def _to_cols(self, per_row: np.ndarray) -> np.ndarray:
+    def to_cols(self, per_row: np.ndarray) -> np.ndarray:
         """The transpose of :meth:`sums`: per-row vectors carried back to the other side."""
-        cols = self.cols
-        out = np.empty((self._col_ones.shape[0], per_row.shape[1]))
-        scaled_sums(
-            cols.chunks,
-            cols.indptr,
-            cols.other,
-            cols.weight,
-            self._col_ones,
-            self.row_scale,
-            per_row,
-            out,
-        )
-        return out
+        return self._scaled_sums(self.cols, self._col_ones, self.row_scale, per_row)
 
     def step(
         self,
@@ -74,7 +64,7 @@ class ImplicitTerm:
         coef: np.ndarray,
         row_bias: np.ndarray,
         col_bias: np.ndarray,
-        row_factors: np.ndarray,
+        row_vectors: np.ndarray,
         col_vectors: np.ndarray,
         alpha: float,
         n_steps: int,
@@ -82,42 +72,39 @@ class ImplicitTerm:
         """``n_steps`` CG steps on ``implicit`` (in place), from where it is.
 
         For the user side, the problem is ``min sum_r w_r (e_r - q_j . z_u(y))^2 +
-        alpha sum_j W_j |y_j|^2`` with everything else fixed: ``row_factors`` are the
-        users' own factors ``p_u`` and ``col_vectors`` the items' full vectors. Its
-        normal equations are ``(B' S A S B + alpha W) y = B' S g`` with
-        ``A_u = sum_r w_r q_j q_j'``.
+        alpha sum_j W_j |y_j|^2`` with everything else fixed: ``row_vectors`` are the
+        users' full vectors ``p_u + z_u(y)`` at the current ``y`` and ``col_vectors``
+        the items' full vectors. Its normal equations are
+        ``(B' S A S B + alpha W) y = B' S g`` with ``A_u = sum_r w_r q_j q_j'``.
         """
         rows = self.rows
+        target = self.data.side_target(rows, coef)
         penalty = alpha * self.col_weight[:, None]
-        moments = np.empty((self.row_scale.shape[0], implicit.shape[1]))
-        residual_moments(
-            rows.chunks,
-            rows.indptr,
-            rows.other,
-            self.data.side_target(rows, coef),
-            rows.weight,
-            row_bias,
-            col_bias,
-            row_factors + self.sums(implicit),
-            col_vectors,
-            moments,
-        )
-        residual = self._to_cols(moments) - penalty * implicit
+        gradient = np.empty((self.row_scale.shape[0], implicit.shape[1]))
+
+        def error_moments(vectors: np.ndarray, use_target: bool) -> np.ndarray:
+            error_gradient(
+                rows.chunks,
+                rows.indptr,
+                rows.other,
+                rows.weight,
+                target,
+                row_bias,
+                col_bias,
+                use_target,
+                vectors,
+                col_vectors,
+                gradient,
+            )
+            return self.to_cols(gradient)
+
+        residual = -error_moments(row_vectors, True) - penalty * implicit
         direction = residual.copy()
         rr = _dot(residual, residual)
         for _ in range(n_steps):
             if rr <= 1e-300:
                 break
-            curvature_moments(
-                rows.chunks,
-                rows.indptr,
-                rows.other,
-                rows.weight,
-                self.sums(direction),
-                col_vectors,
-                moments,
-            )
-            applied = self._to_cols(moments) + penalty * direction
+            applied = error_moments(self.sums(direction), False) + penalty * direction
             step = rr / _dot(direction, applied)
             implicit += step * direction
             residual -= step * applied
