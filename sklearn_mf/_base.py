@@ -5,9 +5,11 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_array, check_consistent_length, column_or_1d
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._ids import encode_ids, lookup_codes
+from ._ids import encode_ids, id_seeds, lookup_codes
+from ._kernels._init import normal_rows
 from ._kernels._predict import predict_codes
 from ._ratings import unit_weights
+from ._solvers import FactorModel
 from .utils._sklearn import _check_sample_weight
 from .utils._threads import numba_threads
 from .utils._validation import RatingInput, as_2d, split_rating_columns
@@ -35,6 +37,45 @@ class TrainingSet:
         scale = np.sqrt((centred**2).T @ sample_weight / sample_weight.sum())
         self.feature_scale = np.where(scale > 0, scale, 1.0)
         self.features = np.ascontiguousarray(centred / self.feature_scale)
+
+
+def implicit_sides(option: bool | str) -> frozenset:
+    """The sides whose vectors get an implicit term, for ``implicit_feedback``."""
+    if not isinstance(option, str):  # True means Koren's SVD++: the users' term
+        option = "users" if option else None
+    if option == "both":
+        return frozenset({"users", "items"})
+    return frozenset({option}) if option else frozenset()
+
+
+def initial_model(
+    train_set: TrainingSet,
+    n_components: int,
+    sides: frozenset,
+    seed: int,
+    init_std: float,
+    dtype: type,
+) -> FactorModel:
+    """Zero biases and coefficients, normal factors drawn from each id's seed, and
+    zero implicit vectors for the implicit terms in ``sides``."""
+    n_users, n_items, k = len(train_set.users), len(train_set.items), n_components
+    user_factors = np.empty((n_users, k), dtype=dtype)
+    item_factors = np.empty((n_items, k), dtype=dtype)
+    normal_rows(id_seeds(train_set.users), np.uint64(2 * seed), init_std, user_factors)
+    normal_rows(
+        id_seeds(train_set.items), np.uint64(2 * seed + 1), init_std, item_factors
+    )
+    return FactorModel(
+        user_bias=np.zeros(n_users, dtype=dtype),
+        item_bias=np.zeros(n_items, dtype=dtype),
+        user_factors=user_factors,
+        item_factors=item_factors,
+        coef=np.zeros(train_set.features.shape[1], dtype=dtype),
+        # Implicit vectors start at zero: the first epoch sees plain factors, and
+        # the implicit steps then start from the residuals.
+        item_implicit=np.zeros((n_items if "users" in sides else 0, k), dtype=dtype),
+        user_implicit=np.zeros((n_users if "items" in sides else 0, k), dtype=dtype),
+    )
 
 
 class BaseFactorization(RegressorMixin, BaseEstimator):
@@ -102,7 +143,11 @@ class BaseFactorization(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         ratings = self._validate_X(X, reset=False)
-        user_codes, item_codes = self._codes(ratings)
+        return self._predict_mean(ratings, *self._codes(ratings))
+
+    def _predict_mean(
+        self, ratings: RatingInput, user_codes: np.ndarray, item_codes: np.ndarray
+    ) -> np.ndarray:
         base = self.global_mean_ + (ratings.features - self._feature_mean) @ self.coef_
         lower, upper = self.rating_range_ if self.clip else (-np.inf, np.inf)
         out = np.empty(ratings.n_samples)

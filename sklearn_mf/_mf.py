@@ -8,9 +8,8 @@ from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from ._base import BaseFactorization, TrainingSet
-from ._ids import id_seeds, lookup_codes
-from ._kernels._init import normal_rows
+from ._base import BaseFactorization, TrainingSet, implicit_sides, initial_model
+from ._ids import lookup_codes
 from ._kernels._predict import predict_codes
 from ._ratings import RatingData
 from ._solvers import SOLVERS, FactorModel, train
@@ -453,33 +452,13 @@ class MatrixFactorization(BaseFactorization):
     def _initial_model(
         self, train_set: TrainingSet, seed: int, dtype: type
     ) -> FactorModel:
-        k = self.n_components
-        sides = self._implicit_sides()
-        user_factors = np.empty((len(train_set.users), k), dtype=dtype)
-        item_factors = np.empty((len(train_set.items), k), dtype=dtype)
-        normal_rows(
-            id_seeds(train_set.users), np.uint64(2 * seed), self.init_std, user_factors
-        )
-        normal_rows(
-            id_seeds(train_set.items),
-            np.uint64(2 * seed + 1),
+        model = initial_model(
+            train_set,
+            self.n_components,
+            self._implicit_sides(),
+            seed,
             self.init_std,
-            item_factors,
-        )
-        model = FactorModel(
-            user_bias=np.zeros(len(train_set.users), dtype=dtype),
-            item_bias=np.zeros(len(train_set.items), dtype=dtype),
-            user_factors=user_factors,
-            item_factors=item_factors,
-            coef=np.zeros(train_set.features.shape[1], dtype=dtype),
-            # Implicit vectors start at zero: the first epoch sees plain factors, and
-            # the implicit steps then start from the residuals.
-            item_implicit=np.zeros(
-                (len(train_set.items) if "users" in sides else 0, k), dtype=dtype
-            ),
-            user_implicit=np.zeros(
-                (len(train_set.users) if "items" in sides else 0, k), dtype=dtype
-            ),
+            dtype,
         )
         if self.warm_start and hasattr(self, "user_factors_"):
             self._reuse_previous(train_set, model)
@@ -535,13 +514,7 @@ class MatrixFactorization(BaseFactorization):
                 implicit[known] = previous[codes[known]]
 
     def _implicit_sides(self) -> frozenset:
-        """The sides whose vectors get an implicit term."""
-        option = self.implicit_feedback
-        if not isinstance(option, str):  # True means Koren's SVD++: the users' term
-            option = "users" if option else None
-        if option == "both":
-            return frozenset({"users", "items"})
-        return frozenset({option}) if option else frozenset()
+        return implicit_sides(self.implicit_feedback)
 
     def _prediction_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         return self._full_vectors

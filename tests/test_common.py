@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_mf import MatrixFactorization
+from sklearn_mf import BayesianMatrixFactorization, MatrixFactorization
 
 # SGD visits ratings in a random order, so an integer weight equals repeated rows only
 # in expectation, not to the 1e-7 tolerance this check asks for. ALS solves exactly
@@ -16,7 +16,7 @@ _SGD_EXPECTED_FAILURES = {
 
 
 def _expected_failed_checks(estimator):
-    if estimator.solver == "sgd":
+    if getattr(estimator, "solver", None) == "sgd":
         return _SGD_EXPECTED_FAILURES
     return {}
 
@@ -27,6 +27,7 @@ def _expected_failed_checks(estimator):
         MatrixFactorization(solver="als", random_state=0),
         MatrixFactorization(solver="sgd", random_state=0),
         MatrixFactorization(implicit_feedback="both", random_state=0),
+        BayesianMatrixFactorization(n_iter=20, burn_in=5, random_state=0),
     ],
     expected_failed_checks=_expected_failed_checks,
 )

@@ -12,6 +12,65 @@ from ._linalg import cholesky_solve_inplace
 _BATCH = 4
 
 
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def normal_equations(
+    start,
+    end,
+    other_index,
+    target,
+    weight,
+    other_bias,
+    other_factors,
+    offset,
+    z,
+    w,
+    t,
+    gram,
+    rhs,
+):
+    """Accumulate one row's weighted least-squares problem; return its total weight.
+
+    Over the ratings ``start:end``, ``gram`` (lower triangle) receives
+    ``sum_r w_r x_r x_r'`` and ``rhs`` receives ``sum_r w_r (t_r - o_j) x_r``, where
+    ``x_r`` is ``(1, q_j)`` when ``offset`` is 1 (a bias is fitted) and ``q_j`` when it
+    is 0. ``z``, ``w`` and ``t`` are scratch of shapes ``(_BATCH, dim)``,
+    ``(_BATCH,)`` and ``(_BATCH,)``; ``z[:, 0]`` must hold ones when ``offset`` is 1.
+    """
+    k = other_factors.shape[1]
+    dim = k + offset
+    gram[:, :] = 0.0
+    rhs[:] = 0.0
+    total_weight = 0.0
+    r = start
+    # Ratings are added to the Gram matrix four at a time: a rank-4 update reads
+    # and writes each Gram entry once per four ratings, 1.5x faster than rank-1.
+    while r < end:
+        size = min(_BATCH, end - r)
+        for s in range(_BATCH):
+            if s < size:
+                j = other_index[r + s]
+                w[s] = weight[r + s]
+                t[s] = w[s] * (target[r + s] - other_bias[j])
+                for f in range(k):
+                    z[s, offset + f] = other_factors[j, f]
+            else:  # pad the last batch with ratings of zero weight
+                w[s] = 0.0
+                t[s] = 0.0
+            total_weight += w[s]
+        z0, z1, z2, z3 = z[0], z[1], z[2], z[3]
+        for a in range(dim):
+            a0 = w[0] * z0[a]
+            a1 = w[1] * z1[a]
+            a2 = w[2] * z2[a]
+            a3 = w[3] * z3[a]
+            rhs[a] += t[0] * z0[a] + t[1] * z1[a] + t[2] * z2[a] + t[3] * z3[a]
+            g = gram[a]
+            for b in range(a + 1):
+                g[b] += a0 * z0[b] + a1 * z1[b] + a2 * z2[b] + a3 * z3[b]
+        r += size
+    return total_weight
+
+
 @numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
 def als_half_step(
     chunk_bounds,
@@ -48,47 +107,30 @@ def als_half_step(
     # Per-chunk scratch is allocated up front and indexed by chunk: arrays allocated
     # inside a prange body were seen shared between threads (a race) in numba 0.68.
     gram_scratch = np.empty((n_chunks, dim, dim))
-    vector_scratch = np.zeros((n_chunks, _BATCH + 1, dim))
+    vector_scratch = np.ones((n_chunks, _BATCH + 1, dim))  # column 0: bias input
     batch_scratch = np.zeros((n_chunks, 2, _BATCH))
     for chunk in numba.prange(n_chunks):
         gram = gram_scratch[chunk]
         rhs = vector_scratch[chunk, _BATCH]
-        # Ratings are added to the Gram matrix four at a time: a rank-4 update reads
-        # and writes each Gram entry once per four ratings, 1.5x faster than rank-1.
         z = vector_scratch[chunk, :_BATCH]
         w = batch_scratch[chunk, 0]
         t = batch_scratch[chunk, 1]
         for row in range(chunk_bounds[chunk], chunk_bounds[chunk + 1]):
-            gram[:, :] = 0.0
-            rhs[:] = 0.0
-            total_weight = 0.0
-            r = indptr[row]
-            end = indptr[row + 1]
-            while r < end:
-                size = min(_BATCH, end - r)
-                for s in range(_BATCH):
-                    if s < size:
-                        j = other_index[r + s]
-                        w[s] = weight[r + s]
-                        t[s] = w[s] * (target[r + s] - other_bias[j])
-                        z[s, 0] = 1.0
-                        for f in range(k):
-                            z[s, offset + f] = other_factors[j, f]
-                    else:  # pad the last batch with ratings of zero weight
-                        w[s] = 0.0
-                        t[s] = 0.0
-                    total_weight += w[s]
-                z0, z1, z2, z3 = z[0], z[1], z[2], z[3]
-                for a in range(dim):
-                    a0 = w[0] * z0[a]
-                    a1 = w[1] * z1[a]
-                    a2 = w[2] * z2[a]
-                    a3 = w[3] * z3[a]
-                    rhs[a] += t[0] * z0[a] + t[1] * z1[a] + t[2] * z2[a] + t[3] * z3[a]
-                    g = gram[a]
-                    for b in range(a + 1):
-                        g[b] += a0 * z0[b] + a1 * z1[b] + a2 * z2[b] + a3 * z3[b]
-                r += size
+            total_weight = normal_equations(
+                indptr[row],
+                indptr[row + 1],
+                other_index,
+                target,
+                weight,
+                other_bias,
+                other_factors,
+                offset,
+                z,
+                w,
+                t,
+                gram,
+                rhs,
+            )
             if total_weight <= 0.0:
                 if fit_bias:
                     out_bias[row] = 0.0

@@ -1,18 +1,18 @@
-"""Small dense linear algebra used inside the per-row ALS solves."""
+"""Small dense linear algebra used inside the per-row solves and samples."""
 
 import numba
 import numpy as np
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def cholesky_solve_inplace(a, b):
-    """Solve ``a @ x = b`` for a symmetric positive definite ``a``; ``x`` replaces ``b``.
+def cholesky_inplace(a):
+    """Overwrite the lower triangle of the symmetric positive definite ``a`` with its
+    Cholesky factor ``L`` (``a = L L'``); the upper triangle is not read.
 
-    Only the lower triangle of ``a`` is read; it is overwritten by the Cholesky factor.
     A pivot that rounding pushed to zero or below is floored at a tiny positive value,
-    so the result stays finite even for a numerically singular system.
+    so later solves stay finite even for a numerically singular system.
     """
-    n = b.shape[0]
+    n = a.shape[0]
     for j in range(n):
         s = a[j, j]
         for k in range(j):
@@ -27,13 +27,28 @@ def cholesky_solve_inplace(a, b):
             for k in range(j):
                 s -= a[i, k] * a[j, k]
             a[i, j] = s * inv
-    for i in range(n):  # forward substitution: L y = b
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def solve_lower_transpose(a, b):
+    """Solve ``L' x = b`` in place for the Cholesky factor ``L`` held in ``a``."""
+    for i in range(b.shape[0] - 1, -1, -1):
+        s = b[i]
+        for k in range(i + 1, b.shape[0]):
+            s -= a[k, i] * b[k]
+        b[i] = s / a[i, i]
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def cholesky_solve_inplace(a, b):
+    """Solve ``a @ x = b`` for a symmetric positive definite ``a``; ``x`` replaces ``b``.
+
+    Only the lower triangle of ``a`` is read; it is overwritten by the Cholesky factor.
+    """
+    cholesky_inplace(a)
+    for i in range(b.shape[0]):  # forward substitution: L y = b
         s = b[i]
         for k in range(i):
             s -= a[i, k] * b[k]
         b[i] = s / a[i, i]
-    for i in range(n - 1, -1, -1):  # back substitution: L^T x = y
-        s = b[i]
-        for k in range(i + 1, n):
-            s -= a[k, i] * b[k]
-        b[i] = s / a[i, i]
+    solve_lower_transpose(a, b)

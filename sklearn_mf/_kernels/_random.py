@@ -14,3 +14,28 @@ def splitmix64(state):
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return state, z ^ (z >> np.uint64(31))
+
+
+@numba.njit(cache=True, nogil=True)
+def seeded_state(row_seed, seed):
+    """The generator state of one row for one draw: its id's seed mixed with ``seed``."""
+    return row_seed ^ (seed * GOLDEN)
+
+
+@numba.njit(cache=True, nogil=True)
+def fill_normal(state, scale, out):
+    """Fill ``out`` with N(0, scale^2) draws (Box-Muller); return the advanced state."""
+    n = out.shape[0]
+    f = 0
+    while f < n:
+        state, a = splitmix64(state)
+        state, b = splitmix64(state)
+        # 53-bit uniforms in (0, 1], then Box-Muller gives two normals.
+        u1 = ((a >> np.uint64(11)) + np.uint64(1)) * (1.0 / 9007199254740992.0)
+        u2 = (b >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+        radius = np.sqrt(-2.0 * np.log(u1)) * scale
+        out[f] = radius * np.cos(2.0 * np.pi * u2)
+        if f + 1 < n:
+            out[f + 1] = radius * np.sin(2.0 * np.pi * u2)
+        f += 2
+    return state

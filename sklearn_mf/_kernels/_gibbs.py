@@ -1,0 +1,171 @@
+"""The Gibbs sweep's kernels: conditional draws of rows and of implicit vectors.
+
+Every random draw comes from a generator seeded by its row's id and the sweep's seed
+(:mod:`._random`), never from shared state, so a sweep gives the same result for any
+number of threads, and a row's draws do not depend on which other rows the data holds.
+"""
+
+import numba
+import numpy as np
+
+from ._als import _BATCH, normal_equations
+from ._linalg import cholesky_solve_inplace, solve_lower_transpose
+from ._random import fill_normal, seeded_state
+
+
+@numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
+def gibbs_half_step(
+    chunk_bounds,
+    indptr,
+    other_index,
+    target,
+    weight,
+    other_bias,
+    other_vectors,
+    noise_precision,
+    bias_precision,
+    bias_mean,
+    factor_precision,
+    factor_mean,
+    prior,
+    row_seeds,
+    seed,
+    out_bias,
+    out_vectors,
+    out_deviation,
+):
+    """Draw the bias and vector of every row of one side from their conditional.
+
+    Row ``u`` with ratings ``r`` on other-side rows ``j = other_index[r]`` has
+    ``t_r - o_j = b_u + v_u.q_j + noise`` with noise precision ``tau w_r`` (``t =
+    target``, ``o = other_bias``, ``q = other_vectors``), the prior ``b_u ~
+    N(bias_mean, 1 / bias_precision)`` and, per factor ``f``, ``v_uf ~ N(factor_mean[f]
+    + prior[u, f], 1 / factor_precision[f])`` (``prior`` has no rows without an
+    implicit term). The conditional is Gaussian with precision ``tau A``,
+    ``A = sum_r w_r x_r x_r' + D / tau`` for ``x_r = (1, q_j)`` and the prior
+    precisions ``D``: the draw is its mean plus ``L^-T e / sqrt(tau)`` with
+    ``A = L L'`` and standard normal ``e``. ``out_deviation[u]`` receives the draw's
+    deviation from its conditional mean, ``(b_u, v_u)`` minus ``A^-1 rhs``: its
+    square is an unbiased estimate of the conditional variances, which costs
+    nothing extra. Rows without weight get zeros, so they predict like unknown ids.
+    """
+    k = other_vectors.shape[1]
+    dim = k + 1
+    n_chunks = chunk_bounds.shape[0] - 1
+    scale = 1.0 / np.sqrt(noise_precision)
+    # Scratch up front, indexed by chunk (see als_half_step).
+    gram_scratch = np.empty((n_chunks, dim, dim))
+    vector_scratch = np.ones((n_chunks, _BATCH + 2, dim))  # column 0: bias input
+    batch_scratch = np.zeros((n_chunks, 2, _BATCH))
+    for chunk in numba.prange(n_chunks):
+        gram = gram_scratch[chunk]
+        rhs = vector_scratch[chunk, _BATCH]
+        noise = vector_scratch[chunk, _BATCH + 1]
+        z = vector_scratch[chunk, :_BATCH]
+        w = batch_scratch[chunk, 0]
+        t = batch_scratch[chunk, 1]
+        for row in range(chunk_bounds[chunk], chunk_bounds[chunk + 1]):
+            total_weight = normal_equations(
+                indptr[row],
+                indptr[row + 1],
+                other_index,
+                target,
+                weight,
+                other_bias,
+                other_vectors,
+                1,
+                z,
+                w,
+                t,
+                gram,
+                rhs,
+            )
+            if total_weight <= 0.0:
+                out_bias[row] = 0.0
+                out_vectors[row, :] = 0.0
+                out_deviation[row, :] = 0.0
+                continue
+            gram[0, 0] += bias_precision / noise_precision
+            rhs[0] += bias_precision * bias_mean / noise_precision
+            for f in range(k):
+                d = factor_precision[f] / noise_precision
+                gram[f + 1, f + 1] += d
+                mean = (
+                    factor_mean[f] + prior[row, f] if prior.shape[0] else factor_mean[f]
+                )
+                rhs[f + 1] += d * mean
+            cholesky_solve_inplace(gram, rhs)
+            fill_normal(seeded_state(row_seeds[row], seed), scale, noise)
+            solve_lower_transpose(gram, noise)
+            out_deviation[row, :] = noise
+            out_bias[row] = rhs[0] + noise[0]
+            for f in range(k):
+                out_vectors[row, f] = rhs[f + 1] + noise[f + 1]
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def gibbs_implicit(
+    indptr,
+    other_index,
+    weight,
+    other_scale,
+    precision,
+    mean,
+    link_precision,
+    row_seeds,
+    seed,
+    residual,
+    implicit,
+):
+    """Draw every implicit vector, one row after the other, given the full vectors.
+
+    Written for the users' term: the rows are items ``j`` with implicit vectors
+    ``y_j = implicit[j]``, the other side users ``u = other_index[r]`` (sorted within
+    each row, so a user's repeated ratings are adjacent) with ``s_u = other_scale[u]``.
+    User ``u``'s full vector ``v_u`` is held fixed, so ``p_u = v_u - z_u(y)`` and
+    ``residual[u] = p_u - factor_mean``, whose prior precision per factor is
+    ``link_precision``, is what ties the ``y`` together: with ``c_uj = s_u sum_r
+    w_r`` over the user's ratings of ``j``, each ``y_jf`` has the conditional
+    precision ``precision[f] + link_precision[f] sum_u c_uj^2``. ``residual`` is
+    updated after each draw, so the sweep is a valid Gibbs scan; it is sequential
+    because rows share users. Rows without weight get zeros.
+    """
+    k = implicit.shape[1]
+    accumulated = np.empty(k)
+    noise = np.empty(k)
+    for row in range(indptr.shape[0] - 1):
+        end = indptr[row + 1]
+        link_weight = 0.0
+        accumulated[:] = 0.0
+        r = indptr[row]
+        while r < end:
+            u = other_index[r]
+            c = 0.0
+            while r < end and other_index[r] == u:
+                c += weight[r]
+                r += 1
+            c *= other_scale[u]
+            link_weight += c * c
+            for f in range(k):
+                # The residual without this row's own contribution.
+                accumulated[f] += c * (residual[u, f] + c * implicit[row, f])
+        if link_weight <= 0.0:
+            implicit[row, :] = 0.0
+            continue
+        fill_normal(seeded_state(row_seeds[row], seed), 1.0, noise)
+        for f in range(k):
+            total = precision[f] + link_precision[f] * link_weight
+            draw = (precision[f] * mean[f] + link_precision[f] * accumulated[f]) / total
+            draw += noise[f] / np.sqrt(total)
+            noise[f] = draw - implicit[row, f]  # now the change of y_jf
+            implicit[row, f] = draw
+        r = indptr[row]
+        while r < end:
+            u = other_index[r]
+            c = 0.0
+            while r < end and other_index[r] == u:
+                c += weight[r]
+                r += 1
+            c *= other_scale[u]
+            for f in range(k):
+                residual[u, f] -= c * noise[f]

