@@ -57,13 +57,15 @@ AT_SURPRISE_SVD: dict[str, Any] = {
 }
 
 
-def ours_model(name: str, params: dict[str, Any]) -> Model:
+def ours_model(
+    name: str, params: dict[str, Any], estimator: type = MatrixFactorization
+) -> Model:
     return Model(
         name=name,
         # Nothing to prepare: our fit takes the DataFrame as a user would pass it,
         # so its validation and id encoding count as fit time.
         prepare=lambda X, y: (X, y),
-        fit=lambda data: MatrixFactorization(**params).fit(*data),
+        fit=lambda data: estimator(**params).fit(*data),
         predict=lambda model, X: model.predict(X),
     )
 

@@ -42,6 +42,8 @@ from _common import (
     write_atomic,
 )
 
+from sklearn_mf import BayesianMatrixFactorization
+
 PEERS = ("surprise", "lenskit", "myfm", "spark", "cornac")
 PACKAGES = (
     "sklearn-mf",
@@ -77,6 +79,8 @@ OURS_ALS_LENSKIT = "ours als @ LensKit"
 OURS_ALS_SPARK = "ours als @ Spark ALS"
 OURS_SGD_CORNAC = "ours sgd @ cornac MF"
 OURS_TUNED = "ours tuned (CV)"
+OURS_BAYES_DEFAULT = "ours bayesian default"
+OURS_BAYES_MYFM = "ours bayesian @ myfm"
 
 # What benchmarks/tune.py chose by cross-validation on training rows only (see
 # results/tune.md): on ML-100K every outer fold chose the same setting. Other data
@@ -149,6 +153,32 @@ def myfm_iterations(dataset: str) -> int:
     return 200 if dataset == "ml-100k" else 100
 
 
+def bayesian_at_myfm(dataset: str) -> dict[str, Any]:
+    """myfm's settings: rank 10, its number of sweeps, implicit terms on both sides.
+    myfm keeps every sweep; ours spends the first quarter of them on burn-in."""
+    n_iter = myfm_iterations(dataset)
+    return {
+        "n_components": 10,
+        "n_iter": n_iter,
+        "burn_in": n_iter // 4,
+        "implicit_feedback": "both",
+        "random_state": 0,
+    }
+
+
+def bayesian_spec(
+    name: str, params_for: Callable[[str], dict[str, Any]], settings: str
+) -> Spec:
+    return Spec(
+        name=name,
+        peer="ours",
+        settings=settings,
+        build=lambda dataset: peers.Adapter(
+            peers.ours_model(name, params_for(dataset), BayesianMatrixFactorization)
+        ),
+    )
+
+
 def ours_spec(name: str, peer_settings: str) -> Spec:
     params = OUR_PARAMS[name]
     text = ", ".join(f"{k}={v!r}" for k, v in params.items())
@@ -184,6 +214,12 @@ def specs() -> list[Spec]:
     return [
         ours_spec(OURS_DEFAULT, ""),
         tuned_spec(),
+        bayesian_spec(
+            OURS_BAYES_DEFAULT,
+            lambda d: {"random_state": 0},
+            "BayesianMatrixFactorization(random_state=0): 32 factors, 200 sweeps, "
+            "burn_in 50, implicit_feedback='both'",
+        ),
         ours_spec(OURS_SGD_SURPRISE, "; matches surprise SVD()"),
         Spec(
             "surprise BaselineOnly()",
@@ -216,6 +252,13 @@ def specs() -> list[Spec]:
             lambda d: peers.lenskit("lenskit BiasedMF (ALS)"),
             OURS_ALS_LENSKIT,
         ),
+        bayesian_spec(
+            OURS_BAYES_MYFM,
+            bayesian_at_myfm,
+            "BayesianMatrixFactorization(n_components=10, n_iter=200 (ML-100K) or "
+            "100, burn_in=n_iter // 4, implicit_feedback='both', random_state=0); "
+            "matches myfm r10 + implicit",
+        ),
         Spec(
             "myfm Bayesian FM r10",
             "myfm",
@@ -224,7 +267,7 @@ def specs() -> list[Spec]:
             lambda d: peers.myfm_bayesian(
                 "myfm Bayesian FM r10", myfm_iterations(d), implicit=False
             ),
-            OURS_DEFAULT,
+            OURS_BAYES_MYFM,
         ),
         Spec(
             "myfm Bayesian FM r10 + implicit",
@@ -235,7 +278,7 @@ def specs() -> list[Spec]:
             lambda d: peers.myfm_bayesian(
                 "myfm Bayesian FM r10 + implicit", myfm_iterations(d), implicit=True
             ),
-            OURS_DEFAULT,
+            OURS_BAYES_MYFM,
         ),
         ours_spec(OURS_ALS_SPARK, "; matches Spark ALS"),
         Spec(
@@ -261,10 +304,12 @@ def specs() -> list[Spec]:
 
 
 def selected(peer_names: Sequence[str]) -> list[Spec]:
-    """Ours default and tuned always; each other model of ours only when its peer
+    """Ours default, tuned and Bayesian default always; each other model of ours only when its peer
     runs."""
     chosen = [s for s in specs() if s.peer in peer_names]
-    needed = {OURS_DEFAULT, OURS_TUNED} | {s.compare_to for s in chosen}
+    needed = {OURS_DEFAULT, OURS_TUNED, OURS_BAYES_DEFAULT} | {
+        s.compare_to for s in chosen
+    }
     ours = [s for s in specs() if s.peer == "ours" and s.name in needed]
     order = [s.name for s in specs()]
     return sorted(ours + chosen, key=lambda s: order.index(s.name))
