@@ -110,7 +110,7 @@ class BayesianMatrixFactorization(BaseFactorization):
         With ``item_factors_``, a factorization of the posterior mean interactions:
         ``user_factors_ @ item_factors_.T`` approximates the average over the kept
         sweeps of :math:`v_u^\\top w_i`. Not a sample of :math:`v`; its width,
-        ``n_interactions``, is at most ``4 * n_components + 8``.
+        ``n_interactions``, is at most ``8 * n_components``.
 
     item_factors_ : ndarray of shape (n_items, n_interactions)
         See ``user_factors_``.
@@ -309,7 +309,7 @@ class BayesianMatrixFactorization(BaseFactorization):
                 item_seeds,
                 self.n_components,
                 train_set.features.shape[1],
-                4 * self.n_components + 8,
+                8 * self.n_components,
                 sketch_seed,
             )
             sample = sampler.start(model)

@@ -182,7 +182,7 @@ def test_sketch_is_exact_when_the_average_fits_its_rank():
         cols = basis_cols @ rng.randn(6, k)
         sketch.add(rows, cols)
         average += rows @ cols.T / 25
-    left, right = sketch.factors()
+    left, right = sketch.factors(1 / 25)
     np.testing.assert_allclose(left @ right.T, average, atol=1e-8)
     # Balanced: both factors carry the same column norms.
     np.testing.assert_allclose(

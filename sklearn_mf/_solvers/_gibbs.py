@@ -61,15 +61,16 @@ def sample_normal_prior(
 class Sample:
     """The state of the chain: the model (factors ``p``, ``q`` without the implicit
     sums), the full vectors the ratings see, the deviations of each row's last
-    ``(bias, vector)`` draw from its conditional mean, the noise precision and the
-    priors of the biases and factors drawn in the last sweep (None before the
-    first)."""
+    ``(bias, vector)`` draw from its conditional mean, the item vectors that the
+    users' last draw was conditioned on, the noise precision and the priors of the
+    biases and factors drawn in the last sweep (None before the first)."""
 
     model: FactorModel
     user_vectors: np.ndarray
     item_vectors: np.ndarray
     user_deviation: np.ndarray
     item_deviation: np.ndarray
+    conditioning_items: np.ndarray
     noise_precision: float = 1.0
     user_bias_prior: NormalPrior | None = None
     item_bias_prior: NormalPrior | None = None
@@ -114,6 +115,15 @@ class GibbsSampler:
         sums = term.sums(implicit)
         return factors + sums, sums
 
+    @staticmethod
+    def _implicit_sums(vectors: np.ndarray, factors: np.ndarray) -> np.ndarray:
+        # The chain keeps full vectors = factors + implicit sums at all times (the
+        # implicit draws move the factors, not the full vectors), so the sums are
+        # their difference: no pass over the ratings. Without the term, no rows.
+        if vectors is factors:
+            return np.zeros((0, factors.shape[1]))
+        return vectors - factors
+
     def start(self, model: FactorModel) -> Sample:
         """The chain's first state, from initial parameters."""
         users, _ = self._full(model.user_factors, self.user_term, model.item_implicit)
@@ -126,6 +136,7 @@ class GibbsSampler:
             items,
             np.zeros((users.shape[0], k + 1)),
             np.zeros((items.shape[0], k + 1)),
+            items.copy(),
         )
 
     def _squared_error(self, sample: Sample) -> float:
@@ -269,9 +280,7 @@ class GibbsSampler:
         sample.item_prior = item_prior = self._prior(model.item_factors[items], rng)
         sample.noise_precision = self._draw_noise(sample, rng)
 
-        _, user_sums = self._full(
-            model.user_factors, self.user_term, model.item_implicit
-        )
+        user_sums = self._implicit_sums(sample.user_vectors, model.user_factors)
         user_leverage = self._draw_side(
             data.by_user,
             sample,
@@ -292,9 +301,8 @@ class GibbsSampler:
             if user_sums.shape[0]
             else sample.user_vectors
         )
-        _, item_sums = self._full(
-            model.item_factors, self.item_term, model.user_implicit
-        )
+        sample.conditioning_items[:] = sample.item_vectors
+        item_sums = self._implicit_sums(sample.item_vectors, model.item_factors)
         item_leverage = self._draw_side(
             data.by_item,
             sample,

@@ -17,7 +17,7 @@ from .._kernels._init import normal_rows
 
 
 class ProductSketch:
-    """Sketch of ``M = mean_s V_s W_s'`` for ``V_s`` of shape ``(m, k)`` and ``W_s`` of
+    """Sketch of ``M = sum_s V_s W_s'`` for ``V_s`` of shape ``(m, k)`` and ``W_s`` of
     shape ``(n, k)``: the range sketch ``M Omega`` and the co-range sketch ``Psi M``.
 
     The test matrices are drawn row by row from the ids' seeds, so a row's draws do not
@@ -34,19 +34,17 @@ class ProductSketch:
         normal_rows(row_seeds, np.uint64(2 * seed + 1), 1.0, self.corange_test)
         self.range = np.zeros((row_seeds.shape[0], rank))
         self.corange = np.zeros((corank, col_seeds.shape[0]))
-        self.count = 0
 
     def add(self, row_vectors: np.ndarray, col_vectors: np.ndarray) -> None:
         """Add one product ``V W'`` without forming it."""
         self.range += row_vectors @ (col_vectors.T @ self.range_test)
         self.corange += (self.corange_test.T @ row_vectors) @ col_vectors.T
-        self.count += 1
 
-    def factors(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(A, B)`` with ``A B'`` the sketch's approximation of ``M``, balanced so
-        that ``A`` and ``B`` have the same column norms."""
+    def factors(self, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """``(A, B)`` with ``A B'`` the sketch's approximation of ``scale * M``,
+        balanced so that ``A`` and ``B`` have the same column norms."""
         basis, _ = np.linalg.qr(self.range)
         core, *_ = scipy.linalg.lstsq(self.corange_test.T @ basis, self.corange)
-        left, singular, right = np.linalg.svd(core / self.count, full_matrices=False)
+        left, singular, right = np.linalg.svd(scale * core, full_matrices=False)
         root = np.sqrt(singular)
         return (basis @ left) * root, right.T * root

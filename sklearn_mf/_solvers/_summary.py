@@ -84,19 +84,32 @@ class PosteriorSummary:
 
     def add(self, sample: Sample) -> None:
         model = sample.model
-        # A bias's spread is its deviation from zero (its square sums to the second
-        # moment); a vector's is its draw's deviation from its conditional mean.
-        self.user_bias.add(model.user_bias, model.user_bias, sample.user_bias_prior)
-        self.item_bias.add(model.item_bias, model.item_bias, sample.item_bias_prior)
+        # Rao-Blackwellised: the averages take each row's conditional mean (the draw
+        # less its deviation) rather than the draw, which removes the draws' own
+        # noise from them. The interactions pair each side's conditional means with
+        # the other side's vectors they were conditioned on, half and half.
+        user_mean = sample.user_vectors - sample.user_deviation[:, 1:]
+        item_mean = sample.item_vectors - sample.item_deviation[:, 1:]
+        self.user_bias.add(
+            model.user_bias - sample.user_deviation[:, 0],
+            model.user_bias,
+            sample.user_bias_prior,
+        )
+        self.item_bias.add(
+            model.item_bias - sample.item_deviation[:, 0],
+            model.item_bias,
+            sample.item_bias_prior,
+        )
         self.user_vectors.add(
-            sample.user_vectors, sample.user_deviation[:, 1:], sample.user_prior
+            user_mean, sample.user_deviation[:, 1:], sample.user_prior
         )
         self.item_vectors.add(
-            sample.item_vectors, sample.item_deviation[:, 1:], sample.item_prior
+            item_mean, sample.item_deviation[:, 1:], sample.item_prior
         )
         self.coef += model.coef
         self.noise_variance += 1.0 / sample.noise_precision
-        self.sketch.add(sample.user_vectors, sample.item_vectors)
+        self.sketch.add(0.5 * user_mean, sample.conditioning_items)
+        self.sketch.add(0.5 * sample.user_vectors, item_mean)
         self.count += 1
 
     def posterior(self) -> Posterior:
@@ -115,7 +128,7 @@ class PosteriorSummary:
                     vectors.spread / n,
                 )
             )
-        user_interaction, item_interaction = self.sketch.factors()
+        user_interaction, item_interaction = self.sketch.factors(1.0 / n)
         return Posterior(
             *sides,
             user_interaction,
