@@ -8,6 +8,7 @@ pooled metrics.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import resource
@@ -275,3 +276,12 @@ def write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     tmp.replace(path)
+
+
+def write_report(out: Path, report: dict[str, Any], text: str) -> None:
+    """Write ``<out>.json`` (every number) and ``<out>.md`` (the table)."""
+    write_atomic(
+        out.with_name(out.name + ".json"),
+        json.dumps(report, indent=2, default=str) + "\n",
+    )
+    write_atomic(out.with_name(out.name + ".md"), text)

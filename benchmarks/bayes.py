@@ -15,7 +15,6 @@ better. The defaults pass when their RMSE is within 0.005 of that best.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,7 +27,7 @@ from _common import (
     header_line,
     load_dataset,
     splits_for,
-    write_atomic,
+    write_report,
 )
 
 from sklearn_mf import BayesianMatrixFactorization
@@ -138,11 +137,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "total_s": time.perf_counter() - start,
     }
     text = markdown(report)
-    out: Path = args.out
-    write_atomic(
-        out.with_name(out.name + ".json"), json.dumps(report, indent=2, default=str)
-    )
-    write_atomic(out.with_name(out.name + ".md"), text)
+    write_report(args.out, report, text)
     print(text)
 
 

@@ -40,7 +40,7 @@ from _common import (
     splits_for,
     summarize,
     warm_up,
-    write_atomic,
+    write_report,
 )
 from peers import AT_SURPRISE_SVD, ours_model, surprise_model
 
@@ -380,8 +380,7 @@ def save(report: dict[str, Any], check_list: list[Check], out: Path) -> str:
         **report,
         "checks": [{**asdict(c), "status": c.status} for c in check_list],
     }
-    write_atomic(out.with_name(out.name + ".json"), json.dumps(data, indent=2) + "\n")
-    write_atomic(out.with_name(out.name + ".md"), text)
+    write_report(out, data, text)
     return text
 
 

@@ -30,7 +30,7 @@ from _common import (
     silence_expected_warnings,
     splits_for,
     synthetic_size,
-    write_atomic,
+    write_report,
 )
 
 from sklearn_mf import MatrixFactorization
@@ -291,10 +291,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "total_s": time.perf_counter() - start,
     }
     text = markdown(report)
-    write_atomic(
-        args.out.with_name(args.out.name + ".json"), json.dumps(report, indent=2) + "\n"
-    )
-    write_atomic(args.out.with_name(args.out.name + ".md"), text)
+    write_report(args.out, report, text)
     print(text)
 
 

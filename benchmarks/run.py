@@ -40,6 +40,7 @@ from _common import (
     synthetic_size,
     warm_up,
     write_atomic,
+    write_report,
 )
 
 from sklearn_mf import BayesianMatrixFactorization
@@ -513,8 +514,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     }
     out = args.out or default_out(args.dataset)
     text = markdown(report)
-    write_atomic(out.with_name(out.name + ".json"), json.dumps(report, indent=2) + "\n")
-    write_atomic(out.with_name(out.name + ".md"), text)
+    write_report(out, report, text)
     print()
     print(text)
 

@@ -20,7 +20,6 @@ split carved out of the ML-1M training rows.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,7 +33,7 @@ from _common import (
     load_dataset,
     silence_expected_warnings,
     splits_for,
-    write_atomic,
+    write_report,
 )
 from sklearn.model_selection import GridSearchCV, KFold
 
@@ -185,11 +184,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "total_s": time.perf_counter() - start,
     }
     text = markdown(report)
-    out: Path = args.out
-    write_atomic(
-        out.with_name(out.name + ".json"), json.dumps(report, indent=2, default=str)
-    )
-    write_atomic(out.with_name(out.name + ".md"), text)
+    write_report(args.out, report, text)
     print(text)
 
 

@@ -1,5 +1,7 @@
 """Plumbing shared by the factorization estimators: input contract, ids, prediction."""
 
+from numbers import Integral
+
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_array, check_consistent_length, column_or_1d
@@ -8,11 +10,25 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._ids import encode_ids, id_seeds, lookup_codes
 from ._kernels._init import normal_rows
 from ._kernels._predict import predict_codes
-from ._ratings import unit_weights
+from ._ratings import RatingData, unit_weights
 from ._solvers import FactorModel
-from .utils._sklearn import _check_sample_weight
+from .utils._sklearn import Interval, _check_sample_weight
 from .utils._threads import numba_threads
 from .utils._validation import RatingInput, as_2d, split_rating_columns
+
+# Upper bound of the seeds drawn from random_state for the fit's generators.
+SEED_MAX = np.iinfo(np.int32).max
+
+# The parameter constraints every estimator of the library shares.
+COMMON_CONSTRAINTS: dict = {
+    "n_jobs": [
+        Interval(Integral, None, -1, closed="right"),
+        Interval(Integral, 1, None, closed="left"),
+        None,
+    ],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
 
 
 class TrainingSet:
@@ -37,6 +53,21 @@ class TrainingSet:
         scale = np.sqrt((centred**2).T @ sample_weight / sample_weight.sum())
         self.feature_scale = np.where(scale > 0, scale, 1.0)
         self.features = np.ascontiguousarray(centred / self.feature_scale)
+
+    def rating_data(self, n_factors: int, n_chunks: int) -> RatingData:
+        """The ratings indexed for the solvers (built lazily, see ``RatingData``)."""
+        return RatingData(
+            self.user_codes,
+            self.item_codes,
+            self.y,
+            self.global_mean,
+            self.weight,
+            self.features,
+            len(self.users),
+            len(self.items),
+            n_factors,
+            n_chunks,
+        )
 
 
 def implicit_sides(option: bool | str) -> frozenset:

@@ -8,15 +8,19 @@ from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseFactorization, TrainingSet, implicit_sides, initial_model
+from ._base import (
+    COMMON_CONSTRAINTS,
+    SEED_MAX,
+    BaseFactorization,
+    TrainingSet,
+    implicit_sides,
+    initial_model,
+)
 from ._ids import id_seeds
-from ._ratings import RatingData
 from ._solvers._gibbs import GibbsSampler
 from ._solvers._summary import Posterior, PosteriorSide, PosteriorSummary
 from .utils._sklearn import Interval, StrOptions
 from .utils._threads import numba_threads
-
-_SEED_MAX = np.iinfo(np.int32).max
 
 
 def _moments_of(side: PosteriorSide, codes: np.ndarray):
@@ -203,13 +207,7 @@ class BayesianMatrixFactorization(BaseFactorization):
         "prior_rate": [Interval(Real, 0, None, closed="neither")],
         "init_std": [Interval(Real, 0, None, closed="left")],
         "clip": ["boolean"],
-        "n_jobs": [
-            Interval(Integral, None, -1, closed="right"),
-            Interval(Integral, 1, None, closed="left"),
-            None,
-        ],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        **COMMON_CONSTRAINTS,
     }
 
     def __init__(
@@ -269,23 +267,12 @@ class BayesianMatrixFactorization(BaseFactorization):
         ratings, y, sample_weight = self._validate_fit_input(X, y, sample_weight)
         init_seed, chain_seed, sketch_seed = check_random_state(
             self.random_state
-        ).randint(_SEED_MAX, size=3)
+        ).randint(SEED_MAX, size=3)
         train_set = TrainingSet(ratings, y, sample_weight)
         sides = implicit_sides(self.implicit_feedback)
         user_seeds, item_seeds = id_seeds(train_set.users), id_seeds(train_set.items)
         with numba_threads(self.n_jobs, single_blas_thread=True) as n_threads:
-            data = RatingData(
-                train_set.user_codes,
-                train_set.item_codes,
-                train_set.y,
-                train_set.global_mean,
-                sample_weight,
-                train_set.features,
-                len(train_set.users),
-                len(train_set.items),
-                self.n_components,
-                4 * n_threads,
-            )
+            data = train_set.rating_data(self.n_components, 4 * n_threads)
             model = initial_model(
                 train_set,
                 self.n_components,

@@ -8,16 +8,20 @@ from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from ._base import BaseFactorization, TrainingSet, implicit_sides, initial_model
+from ._base import (
+    COMMON_CONSTRAINTS,
+    SEED_MAX,
+    BaseFactorization,
+    TrainingSet,
+    implicit_sides,
+    initial_model,
+)
 from ._ids import lookup_codes
 from ._kernels._predict import predict_codes
-from ._ratings import RatingData
 from ._solvers import SOLVERS, FactorModel, train
 from .utils._sklearn import Interval, StrOptions
 from .utils._threads import numba_threads
 from .utils._validation import RatingInput
-
-_SEED_MAX = np.iinfo(np.int32).max
 
 
 class MatrixFactorization(BaseFactorization):
@@ -245,13 +249,7 @@ class MatrixFactorization(BaseFactorization):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "clip": ["boolean"],
         "warm_start": ["boolean"],
-        "n_jobs": [
-            Interval(Integral, None, -1, closed="right"),
-            Interval(Integral, 1, None, closed="left"),
-            None,
-        ],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        **COMMON_CONSTRAINTS,
     }
 
     def __init__(
@@ -328,24 +326,13 @@ class MatrixFactorization(BaseFactorization):
             )
         ratings, y, sample_weight = self._validate_fit_input(X, y, sample_weight)
         rng = check_random_state(self.random_state)
-        init_seed, order_seed, split_seed = rng.randint(_SEED_MAX, size=3)
+        init_seed, order_seed, split_seed = rng.randint(SEED_MAX, size=3)
         ratings, y, sample_weight, validation = self._split_validation(
             ratings, y, sample_weight, split_seed
         )
         train_set = TrainingSet(ratings, y, sample_weight)
         with numba_threads(self.n_jobs, single_blas_thread=True) as n_threads:
-            data = RatingData(
-                train_set.user_codes,
-                train_set.item_codes,
-                train_set.y,
-                train_set.global_mean,
-                sample_weight,
-                train_set.features,
-                len(train_set.users),
-                len(train_set.items),
-                self.n_components,
-                4 * n_threads,
-            )
+            data = train_set.rating_data(self.n_components, 4 * n_threads)
             solver_class = SOLVERS[self.solver]
             model = self._initial_model(train_set, init_seed, solver_class.dtype)
             # The objective does not involve rows without weight; zero vectors make

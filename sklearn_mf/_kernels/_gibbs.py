@@ -104,6 +104,18 @@ def gibbs_half_step(
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
+def _next_rater(r, end, other_index, weight, other_scale):
+    """The rater at position ``r`` of a row, its coefficient ``c = s_u sum_r w_r``
+    over its ratings there (adjacent, as rows are sorted) and the next position."""
+    u = other_index[r]
+    c = 0.0
+    while r < end and other_index[r] == u:
+        c += weight[r]
+        r += 1
+    return u, c * other_scale[u], r
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
 def gibbs_implicit(
     indptr,
     other_index,
@@ -139,12 +151,7 @@ def gibbs_implicit(
         accumulated[:] = 0.0
         r = indptr[row]
         while r < end:
-            u = other_index[r]
-            c = 0.0
-            while r < end and other_index[r] == u:
-                c += weight[r]
-                r += 1
-            c *= other_scale[u]
+            u, c, r = _next_rater(r, end, other_index, weight, other_scale)
             link_weight += c * c
             for f in range(k):
                 # The residual without this row's own contribution.
@@ -161,11 +168,6 @@ def gibbs_implicit(
             implicit[row, f] = draw
         r = indptr[row]
         while r < end:
-            u = other_index[r]
-            c = 0.0
-            while r < end and other_index[r] == u:
-                c += weight[r]
-                r += 1
-            c *= other_scale[u]
+            u, c, r = _next_rater(r, end, other_index, weight, other_scale)
             for f in range(k):
                 residual[u, f] -= c * noise[f]

@@ -18,6 +18,7 @@ Jacobian, so this samples the same posterior.
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg
 
 from .._kernels._gibbs import gibbs_half_step, gibbs_implicit
 from .._kernels._predict import row_squared_errors
@@ -178,15 +179,17 @@ class GibbsSampler:
         other_vectors,
         bias_prior: NormalPrior,
         factor_prior: NormalPrior,
-        implicit_sums,
         seeds,
         seed,
         bias,
         vectors,
+        factors,
         deviation,
         n_rows_with_weight,
     ) -> float:
-        """Draw one side's rows; return their summed leverage."""
+        """Draw one side's biases and full vectors, and move its factors along (the
+        implicit sums stay); return the rows' summed leverage."""
+        implicit_sums = self._implicit_sums(vectors, factors)
         gibbs_half_step(
             side.chunks,
             side.indptr,
@@ -207,6 +210,8 @@ class GibbsSampler:
             vectors,
             deviation,
         )
+        if implicit_sums.shape[0]:
+            factors[:] = vectors - implicit_sums
         # A row's leverage tr(A^-1 G) is dim - tr(A^-1 D) / tau (see gibbs_half_step);
         # E[deviation deviation'] = A^-1 / tau makes sum_a D_a deviation_a^2 an
         # unbiased estimate of the second term, and the sum over thousands of rows
@@ -262,10 +267,11 @@ class GibbsSampler:
         rhs = tau * (data.features.T @ (data.weight * residual)) + (
             prior.precision[0] * prior.mean[0]
         )
-        factor = np.linalg.cholesky(precision)
-        mean = np.linalg.solve(precision, rhs)
-        model.coef[:] = mean + np.linalg.solve(
-            factor.T, rng.standard_normal(mean.shape[0])
+        # One factorisation serves the mean and the noise L^-T e.
+        factor = scipy.linalg.cholesky(precision, lower=True)
+        mean = scipy.linalg.cho_solve((factor, True), rhs)
+        model.coef[:] = mean + scipy.linalg.solve_triangular(
+            factor, rng.standard_normal(mean.shape[0]), trans="T", lower=True
         )
 
     def sweep(self, sample: Sample, rng: np.random.Generator) -> None:
@@ -280,7 +286,6 @@ class GibbsSampler:
         sample.item_prior = item_prior = self._prior(model.item_factors[items], rng)
         sample.noise_precision = self._draw_noise(sample, rng)
 
-        user_sums = self._implicit_sums(sample.user_vectors, model.user_factors)
         user_leverage = self._draw_side(
             data.by_user,
             sample,
@@ -288,21 +293,15 @@ class GibbsSampler:
             sample.item_vectors,
             sample.user_bias_prior,
             user_prior,
-            user_sums,
             self.user_seeds,
             seeds[0],
             model.user_bias,
             sample.user_vectors,
+            model.user_factors,
             sample.user_deviation,
             np.count_nonzero(users),
         )
-        model.user_factors[:] = (
-            sample.user_vectors - user_sums
-            if user_sums.shape[0]
-            else sample.user_vectors
-        )
         sample.conditioning_items[:] = sample.item_vectors
-        item_sums = self._implicit_sums(sample.item_vectors, model.item_factors)
         item_leverage = self._draw_side(
             data.by_item,
             sample,
@@ -310,20 +309,15 @@ class GibbsSampler:
             sample.user_vectors,
             sample.item_bias_prior,
             item_prior,
-            item_sums,
             self.item_seeds,
             seeds[1],
             model.item_bias,
             sample.item_vectors,
+            model.item_factors,
             sample.item_deviation,
             np.count_nonzero(items),
         )
         self.degrees_of_freedom = user_leverage + item_leverage
-        model.item_factors[:] = (
-            sample.item_vectors - item_sums
-            if item_sums.shape[0]
-            else sample.item_vectors
-        )
         if self.user_term is not None:
             self._draw_implicit(
                 self.user_term,
