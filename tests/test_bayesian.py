@@ -301,3 +301,13 @@ def test_beats_the_point_estimate_and_is_calibrated_on_ml100k(ml100k):
     assert rmse(mean) < rmse(point.predict(X_test)) - 0.01
     covered = np.mean(np.abs(y_test - mean) <= 1.645 * std)
     assert 0.86 < covered < 0.95
+
+
+def test_side_feature_coefficient_is_recovered(planted):
+    X, y = planted
+    feature = np.random.RandomState(0).randn(len(y))
+    model = BayesianMatrixFactorization(
+        n_components=4, n_iter=40, burn_in=10, random_state=0
+    ).fit(np.column_stack([X, 10 + 3 * feature]), y + 0.7 * feature)
+    # The column is 10 + 3 x, so the rating's 0.7 x is 0.7 / 3 per input unit.
+    assert model.coef_[0] == pytest.approx(0.7 / 3, rel=0.05)
