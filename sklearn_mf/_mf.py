@@ -18,7 +18,7 @@ from ._base import (
 )
 from ._ids import lookup_codes
 from ._kernels._predict import predict_codes
-from ._solvers import SOLVERS, FactorModel, train
+from ._solvers import SOLVERS, FactorModel, solver_class, train
 from .utils._sklearn import Interval, StrOptions
 from .utils._threads import numba_threads
 from .utils._validation import RatingInput
@@ -89,9 +89,11 @@ class MatrixFactorization(BaseFactorization):
         vector :math:`y_j` per item. ``"items"`` is its mirror image: item ``i``'s
         vector becomes :math:`q_i + h_i`, the normalised sum of implicit vectors
         :math:`x_u` of the users who rated it. ``"both"`` adds both. Unknown ids keep
-        the usual fallbacks. Supported by ``solver="cg"`` and ``"als"``, which update
-        the implicit vectors by conjugate-gradient steps (``cg_steps`` per epoch, 3
-        with ``"als"``).
+        the usual fallbacks. ``solver="cg"`` and ``"als"`` update the implicit
+        vectors by conjugate-gradient steps (``cg_steps`` per epoch, 3 with
+        ``"als"``). ``solver="sgd"`` takes one term, ``"users"`` or ``"items"``, and
+        updates its implicit vectors at every rating as Surprise's ``SVDpp`` does,
+        visiting the ratings row by row (users for ``"users"``) on one thread.
 
     alpha_implicit : float or None, default=None
         L2 penalty on the implicit vectors, per rating of their row (as ``alpha`` for
@@ -319,10 +321,11 @@ class MatrixFactorization(BaseFactorization):
         self : MatrixFactorization
             The fitted estimator.
         """
-        if self._implicit_sides() and self.solver == "sgd":
+        if len(self._implicit_sides()) > 1 and self.solver == "sgd":
             raise ValueError(
                 f"implicit_feedback={self.implicit_feedback!r} is supported by "
-                "solver='cg' and solver='als', not by solver='sgd'."
+                "solver='cg' and solver='als'; solver='sgd' takes one implicit "
+                "term, 'users' (True) or 'items'."
             )
         ratings, y, sample_weight = self._validate_fit_input(X, y, sample_weight)
         rng = check_random_state(self.random_state)
@@ -333,13 +336,13 @@ class MatrixFactorization(BaseFactorization):
         train_set = TrainingSet(ratings, y, sample_weight)
         with numba_threads(self.n_jobs, single_blas_thread=True) as n_threads:
             data = train_set.rating_data(self.n_components, 4 * n_threads)
-            solver_class = SOLVERS[self.solver]
-            model = self._initial_model(train_set, init_seed, solver_class.dtype)
+            solver_type = solver_class(self.solver, self._implicit_sides())
+            model = self._initial_model(train_set, init_seed, solver_type.dtype)
             # The objective does not involve rows without weight; zero vectors make
             # them predict like unknown ids, whichever solver runs.
             model.user_factors[data.user_weight == 0] = 0.0
             model.item_factors[data.item_weight == 0] = 0.0
-            solver = solver_class(
+            solver = solver_type(
                 data,
                 alpha=self.alpha,
                 alpha_bias=self.alpha_bias,

@@ -161,12 +161,20 @@ def _implicit_sums(rows, cols, weight, implicit):
     return sums / np.sqrt(np.bincount(rows, weights=weight))[:, None]
 
 
-@pytest.mark.parametrize("sides", ["users", "items", "both"])
-def test_predictions_follow_the_documented_model(planted, sides):
+@pytest.mark.parametrize(
+    "solver, sides",
+    [("cg", "users"), ("cg", "items"), ("cg", "both"), ("sgd", "users"), ("sgd", "items")],
+)
+def test_predictions_follow_the_documented_model(planted, solver, sides):
     X, y, _ = planted
     weight = np.random.RandomState(2).uniform(0.5, 2.0, len(y))
     model = MatrixFactorization(
-        n_components=3, implicit_feedback=sides, clip=False, max_iter=5, random_state=0
+        n_components=3,
+        solver=solver,
+        implicit_feedback=sides,
+        clip=False,
+        max_iter=5,
+        random_state=0,
     ).fit(X, y, sample_weight=weight)
     users = np.searchsorted(model.users_, X[:, 0])
     items = np.searchsorted(model.items_, X[:, 1])
@@ -213,12 +221,6 @@ def test_attributes_are_none_without_implicit_feedback(planted):
     X, y, _ = planted
     model = MatrixFactorization(n_components=2, max_iter=2, random_state=0).fit(X, y)
     assert model.item_implicit_factors_ is None and model.user_implicit_factors_ is None
-
-
-def test_sgd_rejects_implicit_feedback(planted):
-    X, y, _ = planted
-    with pytest.raises(ValueError, match="implicit_feedback=True is supported by"):
-        MatrixFactorization(solver="sgd", implicit_feedback=True).fit(X, y)
 
 
 def test_alpha_implicit_defaults_to_ten_alpha(planted):

@@ -1,4 +1,7 @@
-"""The implicit-feedback terms of SVD++ for the alternating solvers."""
+"""The implicit-feedback terms of SVD++: their sums, and the CG step of the
+alternating solvers."""
+
+from functools import cached_property
 
 import numpy as np
 
@@ -24,15 +27,21 @@ class ImplicitTerm:
 
     def __init__(self, data: RatingData, side: str):
         self.data = data
+        self.side = side
         if side == "users":
-            self.rows, self.cols = data.by_user, data.by_item
+            self.rows = data.by_user
             row_weight, self.col_weight = data.user_weight, data.item_weight
         else:
-            self.rows, self.cols = data.by_item, data.by_user
+            self.rows = data.by_item
             row_weight, self.col_weight = data.item_weight, data.user_weight
         self.row_scale = np.zeros(row_weight.shape[0])
         np.divide(1.0, np.sqrt(row_weight), out=self.row_scale, where=row_weight > 0)
         self._col_ones = np.ones(self.col_weight.shape[0])
+
+    @cached_property
+    def cols(self) -> SideIndex:
+        """The ratings grouped by the other side (only the CG step needs them)."""
+        return self.data.by_item if self.side == "users" else self.data.by_user
 
     @staticmethod
     def _scaled_sums(side: SideIndex, row_scale, other_scale, vectors) -> np.ndarray:
