@@ -163,7 +163,13 @@ def _implicit_sums(rows, cols, weight, implicit):
 
 @pytest.mark.parametrize(
     "solver, sides",
-    [("cg", "users"), ("cg", "items"), ("cg", "both"), ("sgd", "users"), ("sgd", "items")],
+    [
+        ("cg", "users"),
+        ("cg", "items"),
+        ("cg", "both"),
+        ("sgd", "users"),
+        ("sgd", "items"),
+    ],
 )
 def test_predictions_follow_the_documented_model(planted, solver, sides):
     X, y, _ = planted

@@ -15,9 +15,7 @@ def _pair_weights(indptr: np.ndarray, other: np.ndarray, weight: np.ndarray):
     Within a row the ratings are sorted by column, so repeats are adjacent.
     """
     n_ratings = other.shape[0]
-    row_of = np.repeat(
-        np.arange(indptr.shape[0] - 1, dtype=np.int32), np.diff(indptr)
-    )
+    row_of = np.repeat(np.arange(indptr.shape[0] - 1, dtype=np.int32), np.diff(indptr))
     first = np.ones(n_ratings, dtype=bool)
     first[1:] = (other[1:] != other[:-1]) | (row_of[1:] != row_of[:-1])
     starts = np.flatnonzero(first)
@@ -133,9 +131,7 @@ class SGDImplicitSolver:
         return float(
             (
                 squared_error
-                + penalty(
-                    model, data, self.alpha, self.alpha_bias, self.alpha_implicit
-                )
+                + penalty(model, data, self.alpha, self.alpha_bias, self.alpha_implicit)
             )
             / data.total_weight
         )
