@@ -117,7 +117,7 @@ def test_cg_half_step_converges_to_the_exact_solve(small_problem, fit_bias):
     als_half_step(*arguments, exact_bias, exact)
     bias, factors = np.ones(7), np.ones((7, k))
     # CG solves a (k + 1)-dimensional problem exactly in k + 1 steps.
-    als_cg_half_step(*arguments, k + 1, bias, factors)
+    als_cg_half_step(*arguments, k + 1, bias, factors, np.zeros(0))
     np.testing.assert_allclose(factors, exact, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(bias, exact_bias, rtol=1e-8, atol=1e-10)
 
@@ -146,18 +146,25 @@ def test_one_cg_step_lowers_every_row_objective(small_problem):
         1,
         bias,
         factors,
+        squared_errors := np.empty(7),
     )
 
-    def row_objective(u, b, p):
+    def squared_error(u, b, p):
         rows = slice(side.indptr[u], side.indptr[u + 1])
         items, w = side.other[rows], side.weight[rows]
         err = target[rows] - item_bias[items] - b - item_factors[items] @ p
-        return w @ err**2 + w.sum() * (0.3 * p @ p + 0.1 * b * b)
+        return w @ err**2
+
+    def row_objective(u, b, p):
+        w = side.weight[side.indptr[u] : side.indptr[u + 1]]
+        return squared_error(u, b, p) + w.sum() * (0.3 * p @ p + 0.1 * b * b)
 
     for u in range(7):
         assert row_objective(u, bias[u], factors[u]) < row_objective(
             u, start_bias[u], start[u]
         )
+        # The half-step also scores each row at its new bias and vector.
+        assert squared_errors[u] == pytest.approx(squared_error(u, bias[u], factors[u]))
 
 
 def test_als_half_step_zeroes_rows_without_weight(small_problem):

@@ -65,10 +65,12 @@ def test_recovers_a_planted_low_rank_problem(planted):
     assert _rmse(model.predict(X[test]), noiseless) < 0.5 * truth.noise
 
 
+@pytest.mark.parametrize("with_features", [False, True])
 @pytest.mark.parametrize("solver", ["als", "cg"])
-def test_alternating_training_loss_never_increases(planted, solver):
+def test_alternating_training_loss_never_increases(planted, solver, with_features):
     X, y, _ = planted
-    X = np.column_stack([X, np.random.RandomState(0).randn(len(y))])
+    if with_features:
+        X = np.column_stack([X, np.random.RandomState(0).randn(len(y))])
     model = MatrixFactorization(
         n_components=8, solver=solver, max_iter=15, tol=None, random_state=0
     ).fit(X, y)

@@ -39,6 +39,22 @@ def predict_codes(
         out[n] = min(max(value, lower), upper)
 
 
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def weighted_squared_error(vectors, index, target, biases, weight, bias, vector):
+    """``sum_t w_t (t_t - bias - biases[index[t]] - vector.vectors[index[t]])^2`` over
+    the ratings ``t`` of one row."""
+    k = vector.shape[0]
+    total = 0.0
+    for t in range(index.shape[0]):
+        j = index[t]
+        dot = 0.0
+        for f in range(k):
+            dot += vector[f] * vectors[j, f]
+        err = target[t] - bias - biases[j] - dot
+        total += weight[t] * err * err
+    return total
+
+
 @numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
 def row_squared_errors(
     indptr,
@@ -59,14 +75,15 @@ def row_squared_errors(
     ratings are scored. Summing ``out`` afterwards gives a total that does not depend
     on the number of threads.
     """
-    k = row_factors.shape[1]
     for row in numba.prange(indptr.shape[0] - 1):
-        total = 0.0
-        for r in range(indptr[row], indptr[row + 1]):
-            j = other_index[r]
-            dot = 0.0
-            for f in range(k):
-                dot += row_factors[row, f] * other_factors[j, f]
-            err = target[r] - row_bias[row] - other_bias[j] - dot
-            total += weight[r] * err * err
-        out[row] = total
+        start = indptr[row]
+        end = indptr[row + 1]
+        out[row] = weighted_squared_error(
+            other_factors,
+            other_index[start:end],
+            target[start:end],
+            other_bias,
+            weight[start:end],
+            row_bias[row],
+            row_factors[row],
+        )

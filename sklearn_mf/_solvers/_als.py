@@ -5,7 +5,7 @@ import numpy as np
 from .._kernels._als import als_cg_half_step, als_half_step
 from .._ratings import RatingData, SideIndex
 from ._implicit import ImplicitTerm
-from ._model import FactorModel, objective
+from ._model import FactorModel, objective, penalty
 
 # Conjugate-gradient steps per epoch on the implicit-feedback vectors when the rows
 # are solved exactly (cg_steps=None): that problem couples all items, so it has no
@@ -78,8 +78,18 @@ class ALSSolver:
         return users, items
 
     def _solve_side(
-        self, side: SideIndex, coef, other_bias, other_factors, bias, factors, prior
-    ):
+        self,
+        side: SideIndex,
+        coef,
+        other_bias,
+        other_factors,
+        bias,
+        factors,
+        prior,
+        score: bool = False,
+    ) -> float | None:
+        """Solve every row of ``side``; with ``score`` and CG, also return the
+        weighted squared error of its ratings at the new rows (else None)."""
         arguments = (
             side.chunks,
             side.indptr,
@@ -95,8 +105,10 @@ class ALSSolver:
         )
         if self.cg_steps is None:
             als_half_step(*arguments, bias, factors)
-        else:
-            als_cg_half_step(*arguments, self.cg_steps, bias, factors)
+            return None
+        squared_errors = np.zeros(bias.shape[0] if score else 0)
+        als_cg_half_step(*arguments, self.cg_steps, bias, factors, squared_errors)
+        return float(squared_errors.sum()) if score else None
 
     def epoch(self, model: FactorModel) -> float:
         """Run one epoch on ``model`` and return the objective it reaches."""
@@ -121,7 +133,10 @@ class ALSSolver:
         )
         if self.user_term is not None:
             model.user_factors[:] = users - user_prior
-        self._solve_side(
+        # Without implicit terms or features the items' step is the epoch's last
+        # change, so it can score the ratings on the way.
+        last = self.user_term is None and self.item_term is None and not model.coef.size
+        squared_error = self._solve_side(
             data.by_item,
             model.coef,
             model.user_bias,
@@ -129,7 +144,13 @@ class ALSSolver:
             model.item_bias,
             items,
             item_prior,
+            score=last,
         )
+        if squared_error is not None:
+            return (
+                squared_error
+                + penalty(model, data, self.alpha, self.alpha_bias, self.alpha_implicit)
+            ) / data.total_weight
         if self.item_term is not None:
             model.item_factors[:] = items - item_prior
         steps = self.cg_steps or IMPLICIT_STEPS
