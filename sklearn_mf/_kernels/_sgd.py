@@ -27,28 +27,6 @@ def shuffle_range(values, start, stop, seed):
         values[start + j], values[pick] = values[pick], values[start + j]
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def rating_error(r, u, i, factor_term, target, features, coef, user_bias, item_bias):
-    """Rating ``r``'s residual: its target minus the biases of user ``u`` and item
-    ``i``, the feature term and ``factor_term``."""
-    estimate = factor_term
-    for c in range(coef.shape[0]):
-        estimate += features[r, c] * coef[c]
-    return target[r] - user_bias[u] - item_bias[i] - estimate
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def bias_step(
-    r, u, i, err, step, alpha_bias, fit_bias, features, user_bias, item_bias, coef
-):
-    """Rating ``r``'s gradient step on the biases and the feature coefficients."""
-    if fit_bias:
-        user_bias[u] += step * (err - alpha_bias * user_bias[u])
-        item_bias[i] += step * (err - alpha_bias * item_bias[i])
-    for c in range(coef.shape[0]):
-        coef[c] += step * (err * features[r, c] - alpha_bias * coef[c])
-
-
 @numba.njit(cache=True, nogil=True, fastmath=True)
 def sgd_visit(
     positions,
@@ -80,6 +58,7 @@ def sgd_visit(
     summed in float64.
     """
     k = user_factors.shape[1]
+    n_features = coef.shape[0]
     rate = np.float32(learning_rate)
     alpha = np.float32(alpha)
     alpha_bias = np.float32(alpha_bias)
@@ -94,26 +73,20 @@ def sgd_visit(
         dot = np.float32(0.0)
         for f in range(k):
             dot += user_factors[u, f] * item_factors[i, f]
-        err = rating_error(r, u, i, dot, target, features, coef, user_bias, item_bias)
+        for c in range(n_features):
+            dot += features[r, c] * coef[c]
+        err = target[r] - user_bias[u] - item_bias[i] - dot
         squared_error += np.float64(weight[r]) * np.float64(err) * np.float64(err)
-        bias_step(
-            r,
-            u,
-            i,
-            err,
-            step,
-            alpha_bias,
-            fit_bias,
-            features,
-            user_bias,
-            item_bias,
-            coef,
-        )
+        if fit_bias:
+            user_bias[u] += step * (err - alpha_bias * user_bias[u])
+            item_bias[i] += step * (err - alpha_bias * item_bias[i])
         for f in range(k):
             p = user_factors[u, f]
             q = item_factors[i, f]
             user_factors[u, f] = p + step * (err * q - alpha * p)
             item_factors[i, f] = q + step * (err * p - alpha * q)
+        for c in range(n_features):
+            coef[c] += step * (err * features[r, c] - alpha_bias * coef[c])
     return squared_error
 
 

@@ -17,7 +17,7 @@ import numba
 import numpy as np
 
 from ._random import GOLDEN
-from ._sgd import bias_step, rating_error, shuffle_range
+from ._sgd import shuffle_range
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
@@ -59,6 +59,7 @@ def implicit_row_visit(
     ``sum_r w_r e_r^2``, each error taken before its step.
     """
     k = row_factors.shape[1]
+    n_features = coef.shape[0]
     rate = np.float32(learning_rate)
     alpha = np.float32(alpha)
     alpha_bias = np.float32(alpha_bias)
@@ -84,21 +85,13 @@ def implicit_row_visit(
         dot = np.float32(0.0)
         for f in range(k):
             dot += (row_factors[row, f] + implicit_sum[f]) * other_factors[i, f]
-        err = rating_error(r, row, i, dot, target, features, coef, row_bias, other_bias)
+        for c in range(n_features):
+            dot += features[r, c] * coef[c]
+        err = target[r] - row_bias[row] - other_bias[i] - dot
         squared_error += np.float64(weight[r]) * np.float64(err) * np.float64(err)
-        bias_step(
-            r,
-            row,
-            i,
-            err,
-            step,
-            alpha_bias,
-            fit_bias,
-            features,
-            row_bias,
-            other_bias,
-            coef,
-        )
+        if fit_bias:
+            row_bias[row] += step * (err - alpha_bias * row_bias[row])
+            other_bias[i] += step * (err - alpha_bias * other_bias[i])
         share = scale * pair_weight[r]  # y_i's coefficient in z_u
         decay = step * alpha_implicit
         for f in range(k):
@@ -111,6 +104,8 @@ def implicit_row_visit(
             implicit[i, f] -= decay * y
             pending[f] += gradient
             implicit_sum[f] += spread * gradient - share * decay * y
+        for c in range(n_features):
+            coef[c] += step * (err * features[r, c] - alpha_bias * coef[c])
     for n in range(positions.shape[0]):
         r = positions[n]
         share = scale * weight[r]
