@@ -3,7 +3,7 @@
 When scikit-learn moves one of these, this is the only file to change.
 """
 
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import _check_sample_weight
 
-__all__ = ["Interval", "StrOptions", "_check_sample_weight"]
+__all__ = ["Interval", "StrOptions", "_check_sample_weight", "validate_params"]
