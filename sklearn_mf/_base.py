@@ -11,6 +11,7 @@ from ._ids import encode_ids, id_seeds, lookup_codes
 from ._kernels._init import normal_rows
 from ._kernels._predict import predict_codes
 from ._ratings import RatingData, unit_weights
+from ._recommend import RecommenderMixin
 from ._solvers import FactorModel
 from .utils._sklearn import Interval, _check_sample_weight
 from .utils._threads import numba_threads
@@ -109,12 +110,13 @@ def initial_model(
     )
 
 
-class BaseFactorization(RegressorMixin, BaseEstimator):
+class BaseFactorization(RecommenderMixin, RegressorMixin, BaseEstimator):
     """Base class: validation of ``X``/``y``/``sample_weight``, id encoding, predict.
 
     Subclasses implement ``fit``; after it they must have set ``global_mean_``,
     ``user_bias_``, ``item_bias_``, ``user_factors_``, ``item_factors_``, ``users_``,
-    ``items_``, ``coef_``, ``rating_range_`` and the private ``_feature_mean``.
+    ``items_``, ``coef_``, ``rating_range_`` and the private ``_feature_mean``, and
+    called ``_remember_seen`` (for ``recommend``).
     """
 
     def _validate_X(self, X, *, reset: bool) -> RatingInput:

@@ -333,6 +333,7 @@ class BayesianMatrixFactorization(BaseFactorization):
         self.noise_precision_ = 1.0 / posterior.noise_variance
         self._feature_mean = train_set.feature_mean
         self.rating_range_ = train_set.rating_range
+        self._remember_seen(train_set.user_codes, train_set.item_codes)
 
     def predict(self, X, return_std: bool = False):
         """Predict the rating of each (user, item) row of ``X``: the posterior mean.

@@ -537,3 +537,4 @@ class MatrixFactorization(BaseFactorization):
         self.coef_ = model.coef / train_set.feature_scale
         self._feature_mean = train_set.feature_mean
         self.rating_range_ = train_set.rating_range
+        self._remember_seen(train_set.user_codes, train_set.item_codes)

@@ -1,0 +1,243 @@
+"""Top-N recommendation and item similarity for the fitted factorization estimators."""
+
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_is_fitted
+
+from ._ids import canonical_ids, lookup_codes
+from ._kernels._topk import top_n_rows
+from ._ratings import group_by_key
+from .utils._threads import numba_threads
+
+# Rows of scores computed per block: about 32 MB of float64 whatever the catalogue.
+_BLOCK_VALUES = 1 << 22
+
+
+def _check_n(n) -> int:
+    if isinstance(n, bool) or not isinstance(n, Integral):
+        raise TypeError(f"n must be an int; got {type(n).__name__}.")
+    if n < 1:
+        raise ValueError(f"n must be at least 1; got {n}.")
+    return int(n)
+
+
+def _id_array(values, name: str) -> np.ndarray:
+    values = np.asarray(values, dtype=None if hasattr(values, "dtype") else object)
+    if values.ndim == 0:
+        values = values.reshape(1)
+    if values.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional; got shape {values.shape}.")
+    return canonical_ids(values, name)
+
+
+def _ragged_take(indptr: np.ndarray, values: np.ndarray, rows: np.ndarray):
+    """``(ptr, taken)``: the CSR slices ``values[indptr[r]:indptr[r + 1]]`` of ``rows``
+    (-1 rows give empty slices), concatenated."""
+    known = rows >= 0
+    starts = np.where(known, indptr[np.maximum(rows, 0)], 0)
+    lengths = np.where(known, indptr[np.maximum(rows, 0) + 1] - starts, 0)
+    ptr = np.zeros(rows.shape[0] + 1, dtype=np.int64)
+    np.cumsum(lengths, out=ptr[1:])
+    offsets = np.arange(ptr[-1]) - np.repeat(ptr[:-1], lengths)
+    return ptr, values[np.repeat(starts, lengths) + offsets]
+
+
+def _top_n(
+    row_vectors, row_bias, col_vectors, col_bias, excluded_ptr, excluded, n, n_jobs
+):
+    """Best ``n`` columns of ``row_vectors @ col_vectors.T + row_bias + col_bias`` per
+    row, skipping each row's ``excluded`` columns; blocks of rows bound the memory."""
+    n_rows, n_cols = row_vectors.shape[0], col_vectors.shape[0]
+    index = np.empty((n_rows, n), dtype=np.int64)
+    score = np.empty((n_rows, n))
+    block = max(1, _BLOCK_VALUES // max(n_cols, 1))
+    with numba_threads(n_jobs):
+        for start in range(0, n_rows, block):
+            stop = min(start + block, n_rows)
+            scores = row_vectors[start:stop] @ col_vectors.T
+            scores += col_bias
+            top_n_rows(
+                scores,
+                excluded_ptr[start : stop + 1] - excluded_ptr[start],
+                excluded[excluded_ptr[start] : excluded_ptr[stop]],
+                n,
+                index[start:stop],
+                score[start:stop],
+            )
+    score += row_bias[:, None]
+    return index, score
+
+
+class RecommenderMixin:
+    """``recommend`` and ``similar_items`` for an estimator with the fitted attributes
+    of ``BaseFactorization`` and the training items of each user (``_seen_*``)."""
+
+    def _remember_seen(self, user_codes: np.ndarray, item_codes: np.ndarray) -> None:
+        # What each user rated in training, for recommend(exclude_seen=True).
+        indptr, order = group_by_key(user_codes, len(self.users_))
+        self._seen_indptr = indptr
+        self._seen_items = item_codes[order]
+
+    def recommend(self, users, n: int = 10, *, exclude_seen: bool = True, items=None):
+        """Recommend the ``n`` items with the highest predicted rating to each user.
+
+        Items are ranked by the model's output before clipping (clipped ratings
+        tie at the top of the scale), with side features at their training mean.
+        Ties go to the item listed first. An unknown user gets the fallback
+        ranking, by ``item_bias_``; an unknown candidate item is scored by the
+        user's bias alone.
+
+        Parameters
+        ----------
+        users : array-like of shape (n_users,)
+            Raw user ids; repeats are allowed.
+
+        n : int, default=10
+            Number of items per user.
+
+        exclude_seen : bool, default=True
+            Whether to leave out the items each user rated in training.
+
+        items : array-like of shape (n_candidates,), default=None
+            Distinct raw item ids to choose from; ``None`` means every training item.
+
+        Returns
+        -------
+        item_ids : ndarray of shape (n_users, n)
+            Raw item ids, best first.
+
+        scores : ndarray of shape (n_users, n)
+            Their predicted ratings (unclipped).
+
+        Examples
+        --------
+        >>> from sklearn_mf import MatrixFactorization
+        >>> from sklearn_mf.datasets import make_ratings
+        >>> X, y, _ = make_ratings(n_users=50, n_items=30, n_ratings=600, random_state=0)
+        >>> model = MatrixFactorization(n_components=3, random_state=0).fit(X, y)
+        >>> item_ids, scores = model.recommend([0, 1], n=3)
+        >>> item_ids.shape, scores.shape
+        ((2, 3), (2, 3))
+        >>> bool((scores[:, :-1] >= scores[:, 1:]).all())
+        True
+        """
+        check_is_fitted(self)
+        n = _check_n(n)
+        if not isinstance(exclude_seen, (bool, np.bool_)):
+            raise TypeError(
+                f"exclude_seen must be a bool; got {type(exclude_seen).__name__}."
+            )
+        user_ids = _id_array(users, "users")
+        if items is None:
+            candidate_ids = self.items_
+            candidate_codes = np.arange(len(self.items_), dtype=np.int32)
+        else:
+            candidate_ids = _id_array(items, "items")
+            if len(pd.unique(candidate_ids)) != len(candidate_ids):
+                raise ValueError("items must not repeat an id.")
+            candidate_codes = lookup_codes(self.items_, candidate_ids)
+        user_vectors, item_vectors = self._prediction_vectors()
+        user_codes = lookup_codes(self.users_, user_ids)
+        known_users = user_codes >= 0
+        known_items = candidate_codes >= 0
+        row_vectors = np.where(known_users[:, None], user_vectors[user_codes], 0.0)
+        row_bias = self.global_mean_ + np.where(
+            known_users, self.user_bias_[user_codes], 0.0
+        )
+        col_vectors = np.where(known_items[:, None], item_vectors[candidate_codes], 0.0)
+        col_bias = np.where(known_items, self.item_bias_[candidate_codes], 0.0)
+        column_of = np.full(len(self.items_), -1, dtype=np.int64)
+        column_of[candidate_codes[known_items]] = np.flatnonzero(known_items)
+        if exclude_seen:
+            excluded_ptr, seen = _ragged_take(
+                self._seen_indptr, self._seen_items, user_codes
+            )
+            excluded = column_of[seen]
+        else:
+            excluded_ptr = np.zeros(len(user_ids) + 1, dtype=np.int64)
+            excluded = np.empty(0, dtype=np.int64)
+        owner = np.repeat(np.arange(len(user_ids)), np.diff(excluded_ptr))
+        left = len(candidate_ids) - np.bincount(
+            owner[excluded >= 0], minlength=len(user_ids)
+        )
+        if len(user_ids) and left.min() < n:
+            short = int(np.argmin(left))
+            raise ValueError(
+                f"n={n} is more than the {left[short]} candidate items left for user "
+                f"{user_ids[short]!r} after excluding the items it rated; lower n, "
+                "pass more items or set exclude_seen=False."
+            )
+        index, scores = _top_n(
+            row_vectors,
+            row_bias,
+            col_vectors,
+            col_bias,
+            excluded_ptr,
+            excluded,
+            n,
+            getattr(self, "n_jobs", None),
+        )
+        return candidate_ids[index], scores
+
+    def similar_items(self, items, n: int = 10):
+        """The ``n`` items whose vectors are closest in cosine similarity to each item.
+
+        Items are compared by the vectors that make their predictions (with the
+        implicit-feedback sums, if any); an item with a zero vector is similar to
+        none (similarity 0). Ties go to the lower item id.
+
+        Parameters
+        ----------
+        items : array-like of shape (n_queries,)
+            Raw ids of training items.
+
+        n : int, default=10
+            Number of similar items per query, the item itself excluded.
+
+        Returns
+        -------
+        item_ids : ndarray of shape (n_queries, n)
+            Raw item ids, most similar first.
+
+        similarities : ndarray of shape (n_queries, n)
+            Their cosine similarities.
+
+        Examples
+        --------
+        >>> from sklearn_mf import MatrixFactorization
+        >>> from sklearn_mf.datasets import make_ratings
+        >>> X, y, _ = make_ratings(n_users=50, n_items=30, n_ratings=600, random_state=0)
+        >>> model = MatrixFactorization(n_components=3, random_state=0).fit(X, y)
+        >>> item_ids, similarities = model.similar_items([5], n=4)
+        >>> item_ids.shape, bool(abs(similarities).max() <= 1 + 1e-12)
+        ((1, 4), True)
+        """
+        check_is_fitted(self)
+        n = _check_n(n)
+        item_ids = _id_array(items, "items")
+        codes = lookup_codes(self.items_, item_ids)
+        if (codes < 0).any():
+            unknown = item_ids[codes < 0][:5].tolist()
+            raise ValueError(
+                f"similar_items needs training items; unknown ids: {unknown}."
+            )
+        if n > len(self.items_) - 1:
+            raise ValueError(
+                f"n={n} is more than the {len(self.items_) - 1} other training items."
+            )
+        _, vectors = self._prediction_vectors()
+        norms = np.linalg.norm(vectors, axis=1)
+        unit = vectors / np.where(norms > 0, norms, 1.0)[:, None]
+        index, similarities = _top_n(
+            unit[codes],
+            np.zeros(len(codes)),
+            unit,
+            np.zeros(len(self.items_)),
+            np.arange(len(codes) + 1, dtype=np.int64),
+            codes.astype(np.int64),
+            n,
+            getattr(self, "n_jobs", None),
+        )
+        return self.items_[index], similarities
