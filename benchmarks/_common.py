@@ -8,6 +8,7 @@ pooled metrics.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -285,3 +286,35 @@ def write_report(out: Path, report: dict[str, Any], text: str) -> None:
         json.dumps(report, indent=2, default=str) + "\n",
     )
     write_atomic(out.with_name(out.name + ".md"), text)
+
+
+def run_per_dataset(
+    description: str,
+    datasets: Sequence[str],
+    default_out: Path,
+    packages: Sequence[str],
+    run_dataset: Callable[[str], Any],
+    markdown: Callable[[dict[str, Any]], str],
+    argv: Sequence[str] | None = None,
+) -> None:
+    """The command line of a benchmark run once per data set.
+
+    Parses ``--datasets`` (from ``datasets``) and ``--out``, runs ``run_dataset`` on
+    each, and writes ``{"environment", "results", "total_s"}`` to ``<out>.json``
+    with ``markdown(report)`` in ``<out>.md``, which it also prints.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--datasets", nargs="+", choices=datasets, default=datasets)
+    parser.add_argument("--out", type=Path, default=default_out)
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    env = environment(packages)
+    results = {dataset: run_dataset(dataset) for dataset in args.datasets}
+    report = {
+        "environment": env,
+        "results": results,
+        "total_s": time.perf_counter() - start,
+    }
+    text = markdown(report)
+    write_report(args.out, report, text)
+    print(text)

@@ -14,20 +14,17 @@ better. The defaults pass when their RMSE is within 0.005 of that best.
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from _common import (
     RESULTS,
-    environment,
     header_line,
     load_dataset,
+    run_per_dataset,
     splits_for,
-    write_report,
 )
 
 from sklearn_mf import BayesianMatrixFactorization
@@ -116,29 +113,16 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=DATASETS)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    return parser.parse_args(argv)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
-    start = time.perf_counter()
-    env = environment(PACKAGES)
-    results = {
-        dataset: [run_setting(dataset, params) for params in SETTINGS]
-        for dataset in args.datasets
-    }
-    report = {
-        "environment": env,
-        "results": results,
-        "total_s": time.perf_counter() - start,
-    }
-    text = markdown(report)
-    write_report(args.out, report, text)
-    print(text)
+    run_per_dataset(
+        __doc__.splitlines()[0],
+        DATASETS,
+        DEFAULT_OUT,
+        PACKAGES,
+        lambda dataset: [run_setting(dataset, params) for params in SETTINGS],
+        markdown,
+        argv,
+    )
 
 
 if __name__ == "__main__":

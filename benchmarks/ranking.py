@@ -13,20 +13,17 @@ training user (top 10, seen items excluded) is measured on the last split, best 
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from _common import (
     RESULTS,
-    environment,
     header_line,
     load_dataset,
+    run_per_dataset,
     splits_for,
-    write_report,
 )
 
 from sklearn_mf import MatrixFactorization
@@ -121,24 +118,16 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=DATASETS)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    return parser.parse_args(argv)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
-    start = time.perf_counter()
-    env = environment(PACKAGES)
-    results = {dataset: run_dataset(dataset) for dataset in args.datasets}
-    report = {
-        "environment": env,
-        "results": results,
-        "total_s": time.perf_counter() - start,
-    }
-    write_report(args.out, report, markdown(report))
+    run_per_dataset(
+        __doc__.splitlines()[0],
+        DATASETS,
+        DEFAULT_OUT,
+        PACKAGES,
+        run_dataset,
+        markdown,
+        argv,
+    )
 
 
 if __name__ == "__main__":

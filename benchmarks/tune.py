@@ -19,21 +19,18 @@ split carved out of the ML-1M training rows.
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from _common import (
     RESULTS,
-    environment,
     header_line,
     load_dataset,
+    run_per_dataset,
     silence_expected_warnings,
     splits_for,
-    write_report,
 )
 from sklearn.model_selection import GridSearchCV, KFold
 
@@ -165,27 +162,17 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=DATASETS)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    return parser.parse_args(argv)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
     silence_expected_warnings()
-    start = time.perf_counter()
-    env = environment(PACKAGES)
-    results = {dataset: run_dataset(dataset) for dataset in args.datasets}
-    report = {
-        "environment": env,
-        "results": results,
-        "total_s": time.perf_counter() - start,
-    }
-    text = markdown(report)
-    write_report(args.out, report, text)
-    print(text)
+    run_per_dataset(
+        __doc__.splitlines()[0],
+        DATASETS,
+        DEFAULT_OUT,
+        PACKAGES,
+        run_dataset,
+        markdown,
+        argv,
+    )
 
 
 if __name__ == "__main__":
