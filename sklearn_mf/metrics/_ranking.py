@@ -197,7 +197,7 @@ class RankingScorer:
         self.k = k
         self.threshold = threshold
 
-    def __call__(self, estimator, X, y, sample_weight=None) -> float:
+    def __call__(self, estimator, X, y) -> float:
         users = X.iloc[:, 0] if hasattr(X, "iloc") else np.asarray(X)[:, 0]
         return self.metric(
             users, y, estimator.predict(X), k=self.k, threshold=self.threshold
