@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_array, check_consistent_length, column_or_1d
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._attributes import describe_unknown
 from ._ids import encode_ids, id_seeds, lookup_codes
 from ._kernels._init import normal_rows
 from ._kernels._predict import predict_codes
@@ -87,9 +88,11 @@ def initial_model(
     seed: int,
     init_std: float,
     dtype: type,
+    n_attributes: tuple[int, int] = (0, 0),
 ) -> FactorModel:
-    """Zero biases and coefficients, normal factors drawn from each id's seed, and
-    zero implicit vectors for the implicit terms in ``sides``."""
+    """Zero biases and coefficients, normal factors drawn from each id's seed, zero
+    implicit vectors for the implicit terms in ``sides`` and zero attribute factors
+    for ``n_attributes`` user and item attribute columns."""
     n_users, n_items, k = len(train_set.users), len(train_set.items), n_components
     user_factors = np.empty((n_users, k), dtype=dtype)
     item_factors = np.empty((n_items, k), dtype=dtype)
@@ -107,6 +110,8 @@ def initial_model(
         # the implicit steps then start from the residuals.
         item_implicit=np.zeros((n_items if "users" in sides else 0, k), dtype=dtype),
         user_implicit=np.zeros((n_users if "items" in sides else 0, k), dtype=dtype),
+        user_attribute_factors=np.zeros((n_attributes[0], k), dtype=dtype),
+        item_attribute_factors=np.zeros((n_attributes[1], k), dtype=dtype),
     )
 
 
@@ -161,7 +166,8 @@ class BaseFactorization(RecommenderMixin, RegressorMixin, BaseEstimator):
         Unknown ids never raise. An unknown user is predicted as
         ``global_mean_ + item_bias_[item]`` plus the feature term, an unknown item as
         ``global_mean_ + user_bias_[user]`` plus the feature term, and a pair of unknown
-        ids as ``global_mean_`` plus the feature term.
+        ids as ``global_mean_`` plus the feature term. With ``feature_factors=True``,
+        an unknown id gets a latent vector from the attributes in its row.
 
         Parameters
         ----------
@@ -181,7 +187,28 @@ class BaseFactorization(RecommenderMixin, RegressorMixin, BaseEstimator):
     def _predict_mean(
         self, ratings: RatingInput, user_codes: np.ndarray, item_codes: np.ndarray
     ) -> np.ndarray:
-        base = self.global_mean_ + (ratings.features - self._feature_mean) @ self.coef_
+        centred = ratings.features - self._feature_mean
+        base = self.global_mean_ + centred @ self.coef_
+        user_vectors, item_vectors = self._prediction_vectors()
+        user_bias, item_bias = self.user_bias_, self.item_bias_
+        factors = getattr(self, "feature_factors_", None)
+        if factors is not None:
+            user_codes, user_vectors, user_bias = describe_unknown(
+                user_codes,
+                user_vectors,
+                user_bias,
+                centred,
+                factors,
+                np.flatnonzero(self.feature_sides_ == "user"),
+            )
+            item_codes, item_vectors, item_bias = describe_unknown(
+                item_codes,
+                item_vectors,
+                item_bias,
+                centred,
+                factors,
+                np.flatnonzero(self.feature_sides_ == "item"),
+            )
         lower, upper = self.rating_range_ if self.clip else (-np.inf, np.inf)
         out = np.empty(ratings.n_samples)
         with numba_threads(getattr(self, "n_jobs", None)):
@@ -189,9 +216,10 @@ class BaseFactorization(RecommenderMixin, RegressorMixin, BaseEstimator):
                 user_codes,
                 item_codes,
                 np.ascontiguousarray(base, dtype=np.float64),
-                self.user_bias_,
-                self.item_bias_,
-                *self._prediction_vectors(),
+                user_bias,
+                item_bias,
+                user_vectors,
+                item_vectors,
                 lower,
                 upper,
                 out,

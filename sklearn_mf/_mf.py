@@ -8,6 +8,7 @@ from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
+from ._attributes import SideAttributes, find_attributes
 from ._base import (
     COMMON_CONSTRAINTS,
     SEED_MAX,
@@ -95,6 +96,19 @@ class MatrixFactorization(BaseFactorization):
         updates its implicit vectors at every rating as Surprise's ``SVDpp`` does,
         visiting the ratings row by row (users for ``"users"``) on one thread.
 
+    feature_factors : bool, default=False
+        Whether the side features that describe users or items also get latent
+        vectors. A feature column whose value never changes within any user's
+        training ratings is a user attribute (age, gender, one-hot occupation), one
+        constant within every item's ratings an item attribute (one-hot genres);
+        other columns stay in the linear term only. With ``feature_factors=True``
+        each attribute column ``f`` gets a latent vector :math:`v_f`, and a user's
+        vector becomes :math:`p_u + \\sum_f x_{uf} v_f` over its standardised
+        attribute values (items alike), penalised by ``alpha`` per rating. A user or
+        item never seen in training then gets a personal prediction from the
+        attributes in its rows, where it would otherwise get the bias-only fallback.
+        Supported by ``solver="cg"`` and ``"als"``.
+
     alpha_implicit : float or None, default=None
         L2 penalty on the implicit vectors, per rating of their row (as ``alpha`` for
         the factors). ``None`` means ``10 * alpha``: an implicit vector enters the
@@ -180,6 +194,16 @@ class MatrixFactorization(BaseFactorization):
     coef_ : ndarray of shape (`n_features_in_` - 2,)
         Coefficients of the side features, in the units of the input columns.
 
+    feature_sides_ : ndarray of shape (`n_features_in_` - 2,) or None
+        With ``feature_factors=True``, what each feature column describes:
+        ``"user"``, ``"item"`` or ``"rating"`` (neither, linear term only); else None.
+
+    feature_factors_ : ndarray of shape (`n_features_in_` - 2, n_components) or None
+        With ``feature_factors=True``, the latent vector of each feature column, in
+        the units of the input column (zero for ``"rating"`` columns); a row's user
+        (item) vector adds ``(x - mean) @ feature_factors_`` over the user (item)
+        columns. None without ``feature_factors``.
+
     rating_range_ : tuple of float
         Smallest and largest training rating; predictions are clipped to it.
 
@@ -241,6 +265,7 @@ class MatrixFactorization(BaseFactorization):
         "alpha_bias": [Interval(Real, 0, None, closed="left")],
         "fit_bias": ["boolean"],
         "implicit_feedback": ["boolean", StrOptions({"users", "items", "both"})],
+        "feature_factors": ["boolean"],
         "alpha_implicit": [Interval(Real, 0, None, closed="neither"), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
@@ -264,6 +289,7 @@ class MatrixFactorization(BaseFactorization):
         alpha_bias: float = 0.05,
         fit_bias: bool = True,
         implicit_feedback: bool | str = False,
+        feature_factors: bool = False,
         alpha_implicit: float | None = None,
         max_iter: int = 50,
         tol: float | None = 1e-3,
@@ -285,6 +311,7 @@ class MatrixFactorization(BaseFactorization):
         self.alpha_bias = alpha_bias
         self.fit_bias = fit_bias
         self.implicit_feedback = implicit_feedback
+        self.feature_factors = feature_factors
         self.alpha_implicit = alpha_implicit
         self.max_iter = max_iter
         self.tol = tol
@@ -327,6 +354,11 @@ class MatrixFactorization(BaseFactorization):
                 "solver='cg' and solver='als'; solver='sgd' takes one implicit "
                 "term, 'users' (True) or 'items'."
             )
+        if self.feature_factors and self.solver == "sgd":
+            raise ValueError(
+                "feature_factors=True is supported by solver='cg' and solver='als', "
+                "not by solver='sgd'."
+            )
         ratings, y, sample_weight = self._validate_fit_input(X, y, sample_weight)
         rng = check_random_state(self.random_state)
         init_seed, order_seed, split_seed = rng.randint(SEED_MAX, size=3)
@@ -334,10 +366,23 @@ class MatrixFactorization(BaseFactorization):
             ratings, y, sample_weight, split_seed
         )
         train_set = TrainingSet(ratings, y, sample_weight)
+        attributes = (
+            find_attributes(
+                train_set.user_codes,
+                train_set.item_codes,
+                len(train_set.users),
+                len(train_set.items),
+                train_set.features,
+            )
+            if self.feature_factors
+            else None
+        )
         with numba_threads(self.n_jobs, single_blas_thread=True) as n_threads:
             data = train_set.rating_data(self.n_components, 4 * n_threads)
             solver_type = solver_class(self.solver, self._implicit_sides())
-            model = self._initial_model(train_set, init_seed, solver_type.dtype)
+            model = self._initial_model(
+                train_set, init_seed, solver_type.dtype, attributes
+            )
             # The objective does not involve rows without weight; zero vectors make
             # them predict like unknown ids, whichever solver runs.
             model.user_factors[data.user_weight == 0] = 0.0
@@ -353,6 +398,7 @@ class MatrixFactorization(BaseFactorization):
                     if self.alpha_implicit is None
                     else self.alpha_implicit
                 ),
+                attributes=attributes,
                 learning_rate=self.learning_rate,
                 random_state=np.random.RandomState(order_seed),
                 cg_steps=self.cg_steps if self.solver == "cg" else None,
@@ -371,6 +417,7 @@ class MatrixFactorization(BaseFactorization):
             )
             full_vectors = solver.full_vectors(result.model)
         self._set_fitted(train_set, result.model, *full_vectors)
+        self._set_feature_factors(train_set, result.model, attributes)
         self.n_iter_ = result.n_iter
         self.loss_curve_ = result.loss_curve
         self.validation_scores_ = result.validation_scores
@@ -440,7 +487,11 @@ class MatrixFactorization(BaseFactorization):
         return rmse
 
     def _initial_model(
-        self, train_set: TrainingSet, seed: int, dtype: type
+        self,
+        train_set: TrainingSet,
+        seed: int,
+        dtype: type,
+        attributes: tuple[SideAttributes, SideAttributes] | None,
     ) -> FactorModel:
         model = initial_model(
             train_set,
@@ -449,12 +500,18 @@ class MatrixFactorization(BaseFactorization):
             seed,
             self.init_std,
             dtype,
+            (0, 0) if attributes is None else tuple(a.n_columns for a in attributes),
         )
         if self.warm_start and hasattr(self, "user_factors_"):
-            self._reuse_previous(train_set, model)
+            self._reuse_previous(train_set, model, attributes)
         return model
 
-    def _reuse_previous(self, train_set: TrainingSet, model: FactorModel) -> None:
+    def _reuse_previous(
+        self,
+        train_set: TrainingSet,
+        model: FactorModel,
+        attributes: tuple[SideAttributes, SideAttributes] | None,
+    ) -> None:
         if self.user_factors_.shape[1] != self.n_components:
             raise ValueError(
                 f"warm_start=True needs the same n_components as the previous fit "
@@ -484,6 +541,19 @@ class MatrixFactorization(BaseFactorization):
             factors[known] = previous_factors[codes[known]]
         if model.coef.size == self.coef_.size:
             model.coef[:] = self.coef_ * train_set.feature_scale
+            previous_factors = getattr(self, "feature_factors_", None)
+            if attributes is not None and previous_factors is not None:
+                scaled = previous_factors * train_set.feature_scale[:, None]
+                for side, side_attributes, vectors in zip(
+                    ("user", "item"),
+                    attributes,
+                    (model.user_attribute_factors, model.item_attribute_factors),
+                    strict=True,
+                ):
+                    # A column that describes the same side as before keeps its vector.
+                    columns = side_attributes.columns
+                    same = self.feature_sides_[columns] == side
+                    vectors[same] = scaled[columns[same]]
         for ids, previous_ids, implicit, previous in (
             (
                 train_set.items,
@@ -502,6 +572,36 @@ class MatrixFactorization(BaseFactorization):
                 codes = lookup_codes(previous_ids, ids)
                 known = codes >= 0
                 implicit[known] = previous[codes[known]]
+
+    def _set_feature_factors(
+        self,
+        train_set: TrainingSet,
+        model: FactorModel,
+        attributes: tuple[SideAttributes, SideAttributes] | None,
+    ) -> None:
+        if attributes is None:
+            self.feature_sides_ = self.feature_factors_ = None
+            self._attribute_bias = None
+            return
+        n_features = train_set.features.shape[1]
+        sides = np.full(n_features, "rating", dtype=object)
+        factors = np.zeros((n_features, self.n_components))
+        for side, side_attributes, vectors in zip(
+            ("user", "item"),
+            attributes,
+            (model.user_attribute_factors, model.item_attribute_factors),
+            strict=True,
+        ):
+            sides[side_attributes.columns] = side
+            factors[side_attributes.columns] = vectors
+        self.feature_sides_ = sides
+        self.feature_factors_ = factors / train_set.feature_scale[:, None]
+        # What the linear term makes of each training id's attributes: recommend
+        # adds it, as its candidates' attributes differ.
+        self._attribute_bias = {
+            side: side_attributes.values @ model.coef[side_attributes.columns]
+            for side, side_attributes in zip(("user", "item"), attributes, strict=True)
+        }
 
     def _implicit_sides(self) -> frozenset:
         return implicit_sides(self.implicit_feedback)

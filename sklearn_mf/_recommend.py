@@ -4,6 +4,7 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
+from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from ._ids import canonical_ids, lookup_codes
@@ -80,14 +81,26 @@ class RecommenderMixin:
         self._seen_indptr = indptr
         self._seen_items = item_codes[order]
 
-    def recommend(self, users, n: int = 10, *, exclude_seen: bool = True, items=None):
+    def recommend(
+        self,
+        users,
+        n: int = 10,
+        *,
+        exclude_seen: bool = True,
+        items=None,
+        user_features=None,
+        item_features=None,
+    ):
         """Recommend the ``n`` items with the highest predicted rating to each user.
 
         Items are ranked by the model's output before clipping (clipped ratings
-        tie at the top of the scale), with side features at their training mean.
-        Ties go to the item listed first. An unknown user gets the fallback
-        ranking, by ``item_bias_``; an unknown candidate item is scored by the
-        user's bias alone.
+        tie at the top of the scale), with side features at their training mean,
+        except, with ``feature_factors=True``, the user and item attributes:
+        training ids keep theirs, and unknown ids described by ``user_features`` or
+        ``item_features`` are scored through theirs (vectors and linear term), as
+        ``predict`` would. Ties go to the item listed first. Otherwise an unknown
+        user gets the fallback ranking, by ``item_bias_``, and an unknown candidate
+        item is scored by the user's bias alone.
 
         Parameters
         ----------
@@ -102,6 +115,15 @@ class RecommenderMixin:
 
         items : array-like of shape (n_candidates,), default=None
             Distinct raw item ids to choose from; ``None`` means every training item.
+
+        user_features : array-like of shape (n_users, n_features_in_ - 2), default=None
+            Side features of each user, in the columns of ``X`` from 2 on; only the
+            user attribute columns (``feature_sides_ == "user"``) of unknown users are
+            read. Needs ``feature_factors=True``.
+
+        item_features : array-like of shape (n_candidates, n_features_in_ - 2), \
+                default=None
+            Side features of each item in ``items``, likewise for unknown items.
 
         Returns
         -------
@@ -138,16 +160,16 @@ class RecommenderMixin:
             if len(pd.unique(candidate_ids)) != len(candidate_ids):
                 raise ValueError("items must not repeat an id.")
             candidate_codes = lookup_codes(self.items_, candidate_ids)
-        user_vectors, item_vectors = self._prediction_vectors()
         user_codes = lookup_codes(self.users_, user_ids)
-        known_users = user_codes >= 0
         known_items = candidate_codes >= 0
-        row_vectors = np.where(known_users[:, None], user_vectors[user_codes], 0.0)
-        row_bias = self.global_mean_ + np.where(
-            known_users, self.user_bias_[user_codes], 0.0
+        user_vectors, item_vectors = self._prediction_vectors()
+        row_vectors, row_bias = self._side_scores(
+            "user", user_codes, user_vectors, self.user_bias_, user_features
         )
-        col_vectors = np.where(known_items[:, None], item_vectors[candidate_codes], 0.0)
-        col_bias = np.where(known_items, self.item_bias_[candidate_codes], 0.0)
+        row_bias += self.global_mean_
+        col_vectors, col_bias = self._side_scores(
+            "item", candidate_codes, item_vectors, self.item_bias_, item_features
+        )
         column_of = np.full(len(self.items_), -1, dtype=np.int64)
         column_of[candidate_codes[known_items]] = np.flatnonzero(known_items)
         if exclude_seen:
@@ -180,6 +202,38 @@ class RecommenderMixin:
             getattr(self, "n_jobs", None),
         )
         return candidate_ids[index], scores
+
+    def _side_scores(self, side, codes, vectors, bias, features):
+        """Vectors and biases of one side's ids for ranking: the fitted ones for
+        known ids (plus the linear term of their attributes), zero or described by
+        the attributes in ``features`` for unknown ones."""
+        known = codes >= 0
+        out_vectors = np.where(known[:, None], vectors[codes], 0.0)
+        out_bias = np.where(known, bias[codes], 0.0)
+        factors = getattr(self, "feature_factors_", None)
+        if features is not None:
+            name = f"{side}_features"
+            if factors is None:
+                raise ValueError(
+                    f"{name} describes unknown ids through their attribute factors, "
+                    "which only a model fitted with feature_factors=True has."
+                )
+            features = check_array(features, dtype=np.float64, input_name=name)
+            expected = (codes.shape[0], self.n_features_in_ - 2)
+            if features.shape != expected:
+                raise ValueError(
+                    f"{name} must have shape {expected} (one row per id, the feature "
+                    f"columns of X); got {features.shape}."
+                )
+        if factors is None:
+            return out_vectors, out_bias
+        out_bias[known] += self._attribute_bias[side][codes[known]]
+        if features is not None:
+            columns = np.flatnonzero(self.feature_sides_ == side)
+            centred = features[np.ix_(~known, columns)] - self._feature_mean[columns]
+            out_vectors[~known] = centred @ factors[columns]
+            out_bias[~known] = centred @ self.coef_[columns]
+        return out_vectors, out_bias
 
     def similar_items(self, items, n: int = 10):
         """The ``n`` items whose vectors are closest in cosine similarity to each item.

@@ -27,6 +27,7 @@ def _expected_failed_checks(estimator):
         MatrixFactorization(solver="als", random_state=0),
         MatrixFactorization(solver="sgd", random_state=0),
         MatrixFactorization(implicit_feedback="both", random_state=0),
+        MatrixFactorization(feature_factors=True, random_state=0),
         MatrixFactorization(solver="sgd", implicit_feedback=True, random_state=0),
         BayesianMatrixFactorization(n_iter=20, burn_in=5, random_state=0),
     ],

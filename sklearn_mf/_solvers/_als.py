@@ -2,9 +2,10 @@
 
 import numpy as np
 
+from .._attributes import SideAttributes
 from .._kernels._als import als_cg_half_step, als_half_step
 from .._ratings import RatingData, SideIndex
-from ._implicit import ImplicitTerm
+from ._implicit import AttributeTerm, ImplicitTerm
 from ._model import FactorModel, objective, penalty
 
 # Conjugate-gradient steps per epoch on the implicit-feedback vectors when the rows
@@ -14,8 +15,9 @@ IMPLICIT_STEPS = 3
 
 
 class ALSSolver:
-    """One epoch solves for all users, then all items, then the implicit vectors of
-    each implicit-feedback term (if any), then the feature coefficients.
+    """One epoch solves for all users, then all items, then the shared vectors of
+    each summed term (implicit feedback, attribute factors; if any), then the feature
+    coefficients.
 
     With ``cg_steps=None`` every per-row ridge problem is solved exactly (Cholesky);
     otherwise by that many conjugate-gradient steps from the previous solution.
@@ -33,17 +35,35 @@ class ALSSolver:
         fit_bias: bool,
         implicit_sides: frozenset = frozenset(),
         alpha_implicit: float = 0.0,
+        attributes: tuple[SideAttributes, SideAttributes] | None = None,
         cg_steps: int | None = None,
         **_,
     ):
         self.data = data
         self.alpha_implicit = alpha_implicit
-        self.user_term = (
-            ImplicitTerm(data, "users") if "users" in implicit_sides else None
-        )
-        self.item_term = (
-            ImplicitTerm(data, "items") if "items" in implicit_sides else None
-        )
+        # Per side: the summed terms, each with the model field of its shared
+        # vectors and its penalty.
+        self.terms: dict[str, list] = {"users": [], "items": []}
+        for side, implicit_field in (
+            ("users", "item_implicit"),
+            ("items", "user_implicit"),
+        ):
+            if side in implicit_sides:
+                self.terms[side].append(
+                    (ImplicitTerm(data, side), implicit_field, alpha_implicit)
+                )
+        if attributes is not None:
+            for side, side_attributes in zip(
+                ("users", "items"), attributes, strict=True
+            ):
+                if side_attributes.n_columns:
+                    self.terms[side].append(
+                        (
+                            AttributeTerm(data, side, side_attributes),
+                            f"{side[:-1]}_attribute_factors",
+                            alpha,
+                        )
+                    )
         self.cg_steps = cg_steps
         self.alpha = alpha
         self.alpha_bias = alpha_bias
@@ -57,25 +77,20 @@ class ALSSolver:
                 data.total_weight * alpha_bias
             )
 
-    @staticmethod
-    def _with_implicit(factors, term, implicit) -> tuple[np.ndarray, np.ndarray]:
-        """``(factors + sums, sums)`` with the implicit sums of ``term``, or
-        ``(factors, no rows)`` without it."""
-        if term is None:
+    def _with_terms(self, model: FactorModel, side: str):
+        """``(factors + sums, sums)`` with the sums of ``side``'s terms, or
+        ``(factors, no rows)`` without any."""
+        factors = model.user_factors if side == "users" else model.item_factors
+        terms = self.terms[side]
+        if not terms:
             return factors, np.zeros((0, factors.shape[1]))
-        sums = term.sums(implicit)
+        sums = sum(term.sums(getattr(model, name)) for term, name, _ in terms)
         return factors + sums, sums
 
     def full_vectors(self, model: FactorModel) -> tuple[np.ndarray, np.ndarray]:
-        """The vectors whose dot products make the predictions: ``p_u (+ z_u)`` for
-        the users and ``q_i (+ h_i)`` for the items."""
-        users, _ = self._with_implicit(
-            model.user_factors, self.user_term, model.item_implicit
-        )
-        items, _ = self._with_implicit(
-            model.item_factors, self.item_term, model.user_implicit
-        )
-        return users, items
+        """The vectors whose dot products make the predictions: the factors plus the
+        sums of their side's terms."""
+        return self._with_terms(model, "users")[0], self._with_terms(model, "items")[0]
 
     def _solve_side(
         self,
@@ -113,15 +128,11 @@ class ALSSolver:
     def epoch(self, model: FactorModel) -> float:
         """Run one epoch on ``model`` and return the objective it reaches."""
         data = self.data
-        # With an implicit term, a side's step solves for its full vectors (own
-        # factors plus implicit sums), penalised towards the implicit sums (the
-        # prior), and the factors are the difference.
-        users, user_prior = self._with_implicit(
-            model.user_factors, self.user_term, model.item_implicit
-        )
-        items, item_prior = self._with_implicit(
-            model.item_factors, self.item_term, model.user_implicit
-        )
+        # With summed terms, a side's step solves for its full vectors (own factors
+        # plus the sums), penalised towards the sums (the prior), and the factors
+        # are the difference.
+        users, user_prior = self._with_terms(model, "users")
+        items, item_prior = self._with_terms(model, "items")
         self._solve_side(
             data.by_user,
             model.coef,
@@ -131,11 +142,11 @@ class ALSSolver:
             users,
             user_prior,
         )
-        if self.user_term is not None:
+        if self.terms["users"]:
             model.user_factors[:] = users - user_prior
-        # Without implicit terms or features the items' step is the epoch's last
+        # Without summed terms or features the items' step is the epoch's last
         # change, so it can score the ratings on the way.
-        last = self.user_term is None and self.item_term is None and not model.coef.size
+        last = not (self.terms["users"] or self.terms["items"] or model.coef.size)
         squared_error = self._solve_side(
             data.by_item,
             model.coef,
@@ -151,37 +162,33 @@ class ALSSolver:
                 squared_error
                 + penalty(model, data, self.alpha, self.alpha_bias, self.alpha_implicit)
             ) / data.total_weight
-        if self.item_term is not None:
+        if self.terms["items"]:
             model.item_factors[:] = items - item_prior
         steps = self.cg_steps or IMPLICIT_STEPS
-        if self.user_term is not None:
-            self.user_term.step(
-                model.item_implicit,
+        for term, name, alpha in self.terms["users"]:
+            term.step(
+                getattr(model, name),
                 model.coef,
                 model.user_bias,
                 model.item_bias,
                 users,
                 items,
-                self.alpha_implicit,
+                alpha,
                 steps,
             )
-            users, _ = self._with_implicit(
-                model.user_factors, self.user_term, model.item_implicit
-            )
-        if self.item_term is not None:
-            self.item_term.step(
-                model.user_implicit,
+            users, _ = self._with_terms(model, "users")
+        for term, name, alpha in self.terms["items"]:
+            term.step(
+                getattr(model, name),
                 model.coef,
                 model.item_bias,
                 model.user_bias,
                 items,
                 users,
-                self.alpha_implicit,
+                alpha,
                 steps,
             )
-            items, _ = self._with_implicit(
-                model.item_factors, self.item_term, model.user_implicit
-            )
+            items, _ = self._with_terms(model, "items")
         if model.coef.size:
             # Residual of everything but the feature term, regressed on the features.
             residual = (

@@ -1,10 +1,12 @@
-"""The implicit-feedback terms of SVD++: their sums, and the CG step of the
-alternating solvers."""
+"""The terms summed into a row's vector: SVD++'s implicit feedback and the latent
+vectors of user or item attributes; their sums, and their CG step in the alternating
+solvers."""
 
 from functools import cached_property
 
 import numpy as np
 
+from .._attributes import SideAttributes
 from .._kernels._implicit import error_gradient, scaled_sums
 from .._ratings import RatingData, SideIndex
 
@@ -13,59 +15,33 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.vdot(a, b))
 
 
-class ImplicitTerm:
-    """The implicit term of one side, written for users (``side="users"``):
-    ``z_u = s_u sum_r w_r y_j(r)`` added to each user's vector, with one implicit
-    vector ``y_j`` per item and ``s_u = (sum_r w_r)^(-1/2)`` over the user's training
-    ratings (0 for users without weight). ``side="items"`` is the mirror image: each
-    item's vector gets the normalised sum of implicit vectors of the users who rated it.
+class SummedTerm:
+    """Shared vectors ``y`` whose linear image ``A y`` is added to the vectors of one
+    side's rows (users for ``side="users"``), penalised by
+    ``alpha sum_j penalty_weight[j] |y_j|^2``.
 
-    The implicit vectors couple every row that rated them, so they are not solved row
-    by row: each epoch takes conjugate-gradient steps on their whole problem (a
-    quadratic once the rest is fixed), which lowers the objective at every step.
+    Subclasses define ``A`` (:meth:`sums`), its transpose (:meth:`to_cols`) and
+    ``penalty_weight``. The vectors couple every row that uses them, so they are not
+    solved row by row: each epoch takes conjugate-gradient steps on their whole problem
+    (a quadratic once the rest is fixed), which lowers the objective at every step.
     """
 
-    def __init__(self, data: RatingData, side: str):
-        self.data = data
-        self.side = side
-        if side == "users":
-            self.rows = data.by_user
-            row_weight, self.col_weight = data.user_weight, data.item_weight
-        else:
-            self.rows = data.by_item
-            row_weight, self.col_weight = data.item_weight, data.user_weight
-        self.row_scale = np.zeros(row_weight.shape[0])
-        np.divide(1.0, np.sqrt(row_weight), out=self.row_scale, where=row_weight > 0)
-        self._col_ones = np.ones(self.col_weight.shape[0])
+    data: RatingData
+    side: str
+    penalty_weight: np.ndarray
 
-    @cached_property
-    def cols(self) -> SideIndex:
-        """The ratings grouped by the other side (only the CG step needs them)."""
-        return self.data.by_item if self.side == "users" else self.data.by_user
+    @property
+    def rows(self) -> SideIndex:
+        """The ratings grouped by the rows of this term's side."""
+        return self.data.by_user if self.side == "users" else self.data.by_item
 
-    @staticmethod
-    def _scaled_sums(side: SideIndex, row_scale, other_scale, vectors) -> np.ndarray:
-        out = np.empty((side.indptr.shape[0] - 1, vectors.shape[1]))
-        scaled_sums(
-            side.chunks,
-            side.indptr,
-            side.other,
-            side.weight,
-            row_scale,
-            other_scale,
-            vectors,
-            out,
-        )
-        return out
-
-    def sums(self, implicit: np.ndarray) -> np.ndarray:
-        """Every row's implicit vector for the implicit vectors ``implicit`` of the
-        other side."""
-        return self._scaled_sums(self.rows, self.row_scale, self._col_ones, implicit)
+    def sums(self, vectors: np.ndarray) -> np.ndarray:
+        """Every row's sum ``A y`` for the shared vectors ``vectors``."""
+        raise NotImplementedError
 
     def to_cols(self, per_row: np.ndarray) -> np.ndarray:
-        """The transpose of :meth:`sums`: per-row vectors carried back to the other side."""
-        return self._scaled_sums(self.cols, self._col_ones, self.row_scale, per_row)
+        """The transpose of :meth:`sums`: per-row vectors carried to the shared ones."""
+        raise NotImplementedError
 
     def step(
         self,
@@ -78,18 +54,18 @@ class ImplicitTerm:
         alpha: float,
         n_steps: int,
     ) -> None:
-        """``n_steps`` CG steps on ``implicit`` (in place), from where it is.
+        """``n_steps`` CG steps on the shared vectors ``implicit`` (in place).
 
-        For the user side, the problem is ``min sum_r w_r (e_r - q_j . z_u(y))^2 +
-        alpha sum_j W_j |y_j|^2`` with everything else fixed: ``row_vectors`` are the
-        users' full vectors ``p_u + z_u(y)`` at the current ``y`` and ``col_vectors``
-        the items' full vectors. Its normal equations are
-        ``(B' S A S B + alpha W) y = B' S g`` with ``A_u = sum_r w_r q_j q_j'``.
+        For the user side, the problem is ``min sum_r w_r (e_r - q_j . (A y)_u)^2 +
+        alpha sum_j P_j |y_j|^2`` with everything else fixed: ``row_vectors`` are the
+        users' full vectors at the current ``y`` and ``col_vectors`` the items' full
+        vectors. Its normal equations are ``(A' M A + alpha P) y = A' g`` with
+        ``M_u = sum_r w_r q_j q_j'``.
         """
         rows = self.rows
         target = self.data.side_target(rows, coef)
-        penalty = alpha * self.col_weight[:, None]
-        gradient = np.empty((self.row_scale.shape[0], implicit.shape[1]))
+        penalty = alpha * self.penalty_weight[:, None]
+        gradient = np.empty((row_bias.shape[0], implicit.shape[1]))
 
         def error_moments(vectors: np.ndarray, use_target: bool) -> np.ndarray:
             error_gradient(
@@ -121,3 +97,73 @@ class ImplicitTerm:
             direction *= rr_next / rr
             direction += residual
             rr = rr_next
+
+
+class AttributeTerm(SummedTerm):
+    """The attribute factors of one side: row ``u`` gets ``sum_f x_uf v_f``, one
+    latent vector ``v_f`` per attribute column, with ``x_u`` the row's standardised
+    attribute values. Each ``v_f`` enters every rating, so its penalty is ``alpha``
+    per rating: ``alpha W |v_f|^2`` with ``W`` the total weight."""
+
+    def __init__(self, data: RatingData, side: str, attributes: SideAttributes):
+        self.data = data
+        self.side = side
+        self.values = attributes.values
+        self.penalty_weight = np.full(attributes.n_columns, data.total_weight)
+
+    def sums(self, vectors: np.ndarray) -> np.ndarray:
+        return self.values @ vectors
+
+    def to_cols(self, per_row: np.ndarray) -> np.ndarray:
+        return self.values.T @ per_row
+
+
+class ImplicitTerm(SummedTerm):
+    """The implicit term of one side, written for users (``side="users"``):
+    ``z_u = s_u sum_r w_r y_j(r)`` added to each user's vector, with one implicit
+    vector ``y_j`` per item and ``s_u = (sum_r w_r)^(-1/2)`` over the user's training
+    ratings (0 for users without weight). ``side="items"`` is the mirror image: each
+    item's vector gets the normalised sum of implicit vectors of the users who rated it.
+
+    Each ``y_j`` is penalised per rating of its column: ``alpha W_j |y_j|^2``.
+    """
+
+    def __init__(self, data: RatingData, side: str):
+        self.data = data
+        self.side = side
+        if side == "users":
+            row_weight, self.penalty_weight = data.user_weight, data.item_weight
+        else:
+            row_weight, self.penalty_weight = data.item_weight, data.user_weight
+        self.row_scale = np.zeros(row_weight.shape[0])
+        np.divide(1.0, np.sqrt(row_weight), out=self.row_scale, where=row_weight > 0)
+        self._col_ones = np.ones(self.penalty_weight.shape[0])
+
+    @cached_property
+    def cols(self) -> SideIndex:
+        """The ratings grouped by the other side (only the CG step needs them)."""
+        return self.data.by_item if self.side == "users" else self.data.by_user
+
+    @staticmethod
+    def _scaled_sums(side: SideIndex, row_scale, other_scale, vectors) -> np.ndarray:
+        out = np.empty((side.indptr.shape[0] - 1, vectors.shape[1]))
+        scaled_sums(
+            side.chunks,
+            side.indptr,
+            side.other,
+            side.weight,
+            row_scale,
+            other_scale,
+            vectors,
+            out,
+        )
+        return out
+
+    def sums(self, implicit: np.ndarray) -> np.ndarray:
+        """Every row's implicit vector for the implicit vectors ``implicit`` of the
+        other side."""
+        return self._scaled_sums(self.rows, self.row_scale, self._col_ones, implicit)
+
+    def to_cols(self, per_row: np.ndarray) -> np.ndarray:
+        """The transpose of :meth:`sums`: per-row vectors carried back to the other side."""
+        return self._scaled_sums(self.cols, self._col_ones, self.row_scale, per_row)

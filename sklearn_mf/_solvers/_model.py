@@ -10,10 +10,12 @@ from .._ratings import RatingData
 
 @dataclass
 class FactorModel:
-    """Biases, latent factors, (standardised) feature coefficients and the implicit
+    """Biases, latent factors, (standardised) feature coefficients, the implicit
     vectors of the implicit-feedback terms: ``item_implicit`` (one per item, summed
     into the vectors of their users) and ``user_implicit`` (one per user, summed into
-    the vectors of their items), each with no rows when its term is off.
+    the vectors of their items), and the attribute factors: one vector per user
+    (item) attribute column, summed into the users' (items') vectors. Each has no rows
+    when its term is off.
 
     The global mean is not part of it: it is fixed to the weighted mean rating and
     subtracted from the targets before any solver runs.
@@ -26,6 +28,8 @@ class FactorModel:
     coef: np.ndarray
     item_implicit: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     user_implicit: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    user_attribute_factors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    item_attribute_factors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
     def copy(self) -> "FactorModel":
         return FactorModel(*(getattr(self, f.name).copy() for f in fields(self)))
@@ -83,7 +87,8 @@ def penalty(
     ``alpha (sum_u W_u |p_u|^2 + sum_i W_i |q_i|^2) + alpha_implicit (sum_i W_i |y_i|^2
     + sum_u W_u |x_u|^2) + alpha_bias (sum_u W_u b_u^2 + sum_i W_i b_i^2 + W |c|^2)``
     where ``W_u`` is the summed weight of the ratings of user ``u`` (likewise ``W_i``),
-    ``W`` the total weight and ``y``, ``x`` the item and user implicit vectors, if any.
+    ``W`` the total weight and ``y``, ``x`` the item and user implicit vectors, if any;
+    plus ``alpha W |v|^2`` for the attribute factors ``v``, if any.
     """
     user_w, item_w = data.user_weight, data.item_weight
     factor_penalty = user_w @ _row_norms(model.user_factors) + item_w @ _row_norms(
@@ -94,6 +99,10 @@ def penalty(
         implicit_penalty += item_w @ _row_norms(model.item_implicit)
     if model.user_implicit.shape[0]:
         implicit_penalty += user_w @ _row_norms(model.user_implicit)
+    factor_penalty += data.total_weight * (
+        np.square(model.user_attribute_factors, dtype=float).sum()
+        + np.square(model.item_attribute_factors, dtype=float).sum()
+    )
     return (
         alpha * factor_penalty
         + alpha_implicit * implicit_penalty
