@@ -132,14 +132,14 @@ class BaseFactorization(RecommenderMixin, RegressorMixin, BaseEstimator):
         return split_rating_columns(X, type(self).__name__)
 
     def _validate_fit_input(
-        self, X, y, sample_weight
+        self, X, y, sample_weight, *, reset: bool = True
     ) -> tuple[RatingInput, np.ndarray, np.ndarray]:
         if y is None:
             raise ValueError(
                 f"This {type(self).__name__} estimator requires y to be passed, but the "
                 "target y is None."
             )
-        ratings = self._validate_X(X, reset=True)
+        ratings = self._validate_X(X, reset=reset)
         y = column_or_1d(y, warn=True)
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         check_consistent_length(ratings.users, y)

@@ -17,8 +17,10 @@ from ._base import (
     implicit_sides,
     initial_model,
 )
+from ._fold_in import fold_in
 from ._ids import lookup_codes
 from ._kernels._predict import predict_codes
+from ._ratings import _is_unit_weights
 from ._solvers import SOLVERS, FactorModel, solver_class, train
 from .utils._sklearn import Interval, StrOptions
 from .utils._threads import numba_threads
@@ -430,6 +432,69 @@ class MatrixFactorization(BaseFactorization):
             )
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None) -> "MatrixFactorization":
+        """Fold new ratings, users and items into the fitted model.
+
+        Each user of ``X`` is solved again, exactly, against all its ratings so far
+        (those of ``fit``, of earlier ``partial_fit`` calls and of ``X``) with the
+        item vectors held fixed; then each item of ``X`` that ``fit`` did not see is
+        solved against its ratings so far with the users fixed. Items seen by ``fit``,
+        the global mean, the feature coefficients and the attribute factors keep their
+        values: a new user's first ratings are absorbed in milliseconds, and the
+        model stays what a refit would give those rows if nothing else moved. New
+        ids get their attribute part from their first row's features, as in
+        ``predict``. On an estimator that is not fitted yet this is ``fit``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_columns)
+            New ratings, in the columns of ``X`` in ``fit``.
+
+        y : array-like of shape (n_samples,)
+            The ratings.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each rating.
+
+        Returns
+        -------
+        self : MatrixFactorization
+            The updated estimator.
+
+        Notes
+        -----
+        The fitted model keeps its training ratings for this (about 12 bytes per
+        rating beyond ``recommend``'s record of what each user rated, 20 with
+        sample weights). Models with ``implicit_feedback`` cannot be updated this
+        way: a rating moves the implicit sums of every row that shares its item.
+
+        Examples
+        --------
+        >>> from sklearn_mf import MatrixFactorization
+        >>> from sklearn_mf.datasets import make_ratings
+        >>> X, y, _ = make_ratings(n_users=50, n_items=30, n_ratings=600, random_state=0)
+        >>> model = MatrixFactorization(n_components=3, random_state=0).fit(X, y)
+        >>> new_user = [[1000, 3], [1000, 7], [1000, 12]]
+        >>> model = model.partial_fit(new_user, [4.0, 2.0, 5.0])
+        >>> model.users_[-1], model.user_factors_.shape
+        (np.int64(1000), (51, 3))
+        """
+        if not hasattr(self, "users_"):
+            return self.fit(X, y, sample_weight)
+        if self._implicit_sides():
+            raise ValueError(
+                "partial_fit cannot update a model fitted with implicit_feedback="
+                f"{self.implicit_feedback!r}: a new rating moves the implicit sums of "
+                "every row that shares its item. Refit instead."
+            )
+        ratings, y, sample_weight = self._validate_fit_input(
+            X, y, sample_weight, reset=False
+        )
+        with numba_threads(self.n_jobs) as n_threads:
+            fold_in(self, ratings, y, sample_weight, 4 * n_threads)
+        return self
+
     def _split_validation(self, ratings: RatingInput, y, sample_weight, seed):
         if not self.early_stopping:
             return ratings, y, sample_weight, None
@@ -637,4 +702,11 @@ class MatrixFactorization(BaseFactorization):
         self.coef_ = model.coef / train_set.feature_scale
         self._feature_mean = train_set.feature_mean
         self.rating_range_ = train_set.rating_range
-        self._remember_seen(train_set.user_codes, train_set.item_codes)
+        order = self._remember_seen(train_set.user_codes, train_set.item_codes)
+        # partial_fit re-solves rows against their training ratings: keep them, net
+        # of the global mean and the linear term (fixed from now on).
+        residual = train_set.y - train_set.global_mean - train_set.features @ model.coef
+        self._seen_target = residual[order]
+        weight = train_set.weight
+        self._seen_weight = None if _is_unit_weights(weight) else weight[order]
+        self._folded_items = np.zeros(len(train_set.items), dtype=bool)

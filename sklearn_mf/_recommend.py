@@ -75,11 +75,15 @@ class RecommenderMixin:
     """``recommend`` and ``similar_items`` for an estimator with the fitted attributes
     of ``BaseFactorization`` and the training items of each user (``_seen_*``)."""
 
-    def _remember_seen(self, user_codes: np.ndarray, item_codes: np.ndarray) -> None:
-        # What each user rated in training, for recommend(exclude_seen=True).
+    def _remember_seen(
+        self, user_codes: np.ndarray, item_codes: np.ndarray
+    ) -> np.ndarray:
+        """Keep what each user rated in training, for recommend(exclude_seen=True);
+        return the order of the ratings grouped by user."""
         indptr, order = group_by_key(user_codes, len(self.users_))
         self._seen_indptr = indptr
         self._seen_items = item_codes[order]
+        return order
 
     def recommend(
         self,

@@ -48,13 +48,18 @@ def test_cholesky_solve_matches_numpy():
     np.testing.assert_allclose(b, expected, rtol=1e-10)
 
 
+@pytest.mark.parametrize("alpha_bias", [0.1, 0.0])
 @pytest.mark.parametrize("with_prior", [False, True])
 @pytest.mark.parametrize("fit_bias", [True, False])
 def test_als_half_step_is_the_weighted_ridge_solution(
-    small_problem, fit_bias, with_prior
+    small_problem, fit_bias, with_prior, alpha_bias
 ):
+    # Rows with fewer ratings than unknowns take the dual solve (unless the bias is
+    # unpenalised), the others the primal one: both must give the ridge solution.
     data, item_factors, item_bias, k = small_problem
-    alpha, alpha_bias = 0.3, 0.1
+    counts = np.bincount(data.user_codes)
+    assert (counts < k + fit_bias).any() and (counts >= k + fit_bias).any()
+    alpha = 0.3
     side = data.by_user
     n_users = side.indptr.shape[0] - 1
     # A prior m_u changes the penalty to alpha W_u |p - m_u|^2.

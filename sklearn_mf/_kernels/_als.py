@@ -72,6 +72,70 @@ def normal_equations(
     return total_weight
 
 
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def dual_solve_row(
+    start,
+    end,
+    other_index,
+    target,
+    weight,
+    other_bias,
+    other_factors,
+    bias_penalty,
+    factor_penalty,
+    fit_bias,
+    prior,
+    row,
+    kernel,
+    rhs,
+    out_bias,
+    out_factors,
+):
+    """Solve one row's ridge problem through its ``n = end - start`` ratings instead
+    of its ``dim`` unknowns, for rows with fewer ratings than unknowns.
+
+    With ``x_r = (1, q_j)`` (or ``q_j``), ``s_r = sqrt(w_r)`` and the diagonal penalty
+    ``P`` (``bias_penalty``, then ``factor_penalty``), Woodbury's identity turns
+    ``(X' W X + P) v = X' W t`` into ``(I + S X P^-1 X' S) a = S t``, ``v = P^-1 X' S a``:
+    an ``n x n`` system, cheaper than the ``dim x dim`` one when ``n < dim``. A prior
+    ``p`` enters as ``v = p + d`` with targets reduced by ``q_j . p``. ``kernel`` and
+    ``rhs`` are scratch of at least ``n x n`` and ``n``.
+    """
+    k = other_factors.shape[1]
+    n = end - start
+    inverse_bias = 1.0 / bias_penalty if fit_bias else 0.0
+    inverse_factor = 1.0 / factor_penalty
+    for a in range(n):
+        ja = other_index[start + a]
+        sa = np.sqrt(weight[start + a])
+        residual = target[start + a] - other_bias[ja]
+        if prior.shape[0]:
+            for f in range(k):
+                residual -= prior[row, f] * other_factors[ja, f]
+        rhs[a] = sa * residual
+        for b in range(a + 1):
+            jb = other_index[start + b]
+            dot = 0.0
+            for f in range(k):
+                dot += other_factors[ja, f] * other_factors[jb, f]
+            sb = np.sqrt(weight[start + b])
+            kernel[a, b] = sa * sb * (inverse_bias + inverse_factor * dot)
+        kernel[a, a] += 1.0
+    cholesky_solve_inplace(kernel[:n, :n], rhs[:n])
+    bias = 0.0
+    for f in range(k):
+        out_factors[row, f] = prior[row, f] if prior.shape[0] else 0.0
+    for a in range(n):
+        ja = other_index[start + a]
+        c = np.sqrt(weight[start + a]) * rhs[a]
+        bias += c
+        c *= inverse_factor
+        for f in range(k):
+            out_factors[row, f] += c * other_factors[ja, f]
+    if fit_bias:
+        out_bias[row] = bias * inverse_bias
+
+
 @numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
 def als_half_step(
     chunk_bounds,
@@ -95,7 +159,9 @@ def als_half_step(
     with ``t = target``, ``o = other_bias``, ``q = other_factors`` and ``W_u = sum_r w_r``.
     When ``prior`` has rows, the penalty is ``alpha |p - prior[u]|^2`` instead: the
     full vector ``p_u + z_u`` of the implicit-feedback model is solved for this way,
-    with ``z_u`` held fixed. Rows are processed in the chunks
+    with ``z_u`` held fixed. A row with fewer ratings than unknowns is solved
+    through its ratings (:func:`dual_solve_row`) when the penalty is positive
+    definite. Rows are processed in the chunks
     ``chunk_bounds[c]:chunk_bounds[c + 1]`` in parallel; every row is written by one
     chunk only, so the result does not depend on the number of threads. Rows with no
     weight get zero bias and factors, which makes their predictions equal to the
@@ -117,6 +183,31 @@ def als_half_step(
         w = batch_scratch[chunk, 0]
         t = batch_scratch[chunk, 1]
         for row in range(chunk_bounds[chunk], chunk_bounds[chunk + 1]):
+            start, end = indptr[row], indptr[row + 1]
+            if end - start < dim and (alpha_bias > 0.0 or not fit_bias):
+                total_weight = 0.0
+                for r in range(start, end):
+                    total_weight += weight[r]
+                if total_weight > 0.0:
+                    dual_solve_row(
+                        start,
+                        end,
+                        other_index,
+                        target,
+                        weight,
+                        other_bias,
+                        other_factors,
+                        total_weight * alpha_bias,
+                        total_weight * alpha,
+                        fit_bias,
+                        prior,
+                        row,
+                        gram,
+                        rhs,
+                        out_bias,
+                        out_factors,
+                    )
+                    continue
             total_weight = normal_equations(
                 indptr[row],
                 indptr[row + 1],
