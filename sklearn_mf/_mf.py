@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
 
 from ._attributes import SideAttributes, find_attributes
 from ._base import (
@@ -432,6 +433,16 @@ class MatrixFactorization(BaseFactorization):
             )
         return self
 
+    def _without_implicit_feedback(self) -> bool:
+        if implicit_sides(self.implicit_feedback):
+            raise AttributeError(
+                "partial_fit is not available with implicit_feedback="
+                f"{self.implicit_feedback!r}: a new rating moves the implicit sums of "
+                "every row that shares its item, so such a model must be refitted."
+            )
+        return True
+
+    @available_if(_without_implicit_feedback)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None) -> "MatrixFactorization":
         """Fold new ratings, users and items into the fitted model.
@@ -466,8 +477,8 @@ class MatrixFactorization(BaseFactorization):
         -----
         The fitted model keeps its training ratings for this (about 12 bytes per
         rating beyond ``recommend``'s record of what each user rated, 20 with
-        sample weights). Models with ``implicit_feedback`` cannot be updated this
-        way: a rating moves the implicit sums of every row that shares its item.
+        sample weights). It is not available with ``implicit_feedback``: a rating
+        moves the implicit sums of every row that shares its item.
 
         Examples
         --------
@@ -482,12 +493,6 @@ class MatrixFactorization(BaseFactorization):
         """
         if not hasattr(self, "users_"):
             return self.fit(X, y, sample_weight)
-        if self._implicit_sides():
-            raise ValueError(
-                "partial_fit cannot update a model fitted with implicit_feedback="
-                f"{self.implicit_feedback!r}: a new rating moves the implicit sums of "
-                "every row that shares its item. Refit instead."
-            )
         ratings, y, sample_weight = self._validate_fit_input(
             X, y, sample_weight, reset=False
         )
