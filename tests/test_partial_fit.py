@@ -113,8 +113,7 @@ def test_known_predictions_survive_the_reindexing(ratings):
     before = model.predict(X)
     # New string ids sort after the integers: every array is re-indexed.
     model.partial_fit(np.array([["zoe", "x"]], dtype=object), [3.0])
-    untouched = ~np.isin(X[:, 0], [])
-    np.testing.assert_allclose(model.predict(X)[untouched], before[untouched])
+    np.testing.assert_allclose(model.predict(X), before, rtol=1e-12)
 
 
 def test_integer_weights_equal_repeated_rows(ratings):
@@ -138,14 +137,14 @@ def test_fold_in_with_attribute_factors():
         n_components=2, feature_factors=True, clip=False, random_state=0
     ).fit(X, y)
     # The new user's vector starts from its attribute part, its prior.
-    new = np.array([[99, 4, 1.0], [99, 6, 1.0]])
+    new = np.array([[99, 5, 1.0], [99, 7, 1.0]])
     model.partial_fit(new, [4.0, 4.0])
     row = _row(model, model.users_, 99)
     attribute_part = (1.0 - model._feature_mean) @ model.feature_factors_
     own = model._full_vectors[0][row] - attribute_part
     np.testing.assert_allclose(model.user_factors_[row], own, rtol=1e-10)
-    # It now predicts its group's taste for an item it has not rated.
-    assert model.predict([[99, 8, 1.0]])[0] > model.predict([[99, 9, 1.0]])[0]
+    # It predicts its group's taste (odd items) for items it has not rated.
+    assert model.predict([[99, 9, 1.0]])[0] > model.predict([[99, 8, 1.0]])[0] + 0.5
 
 
 def test_partial_fit_validates_its_input(ratings):
@@ -155,15 +154,16 @@ def test_partial_fit_validates_its_input(ratings):
         model.partial_fit(np.array([[1, 2, 0.5]]), [3.0])
     with pytest.raises(ValueError, match="NaN"):
         model.partial_fit([[1, 2]], [np.nan])
-    with pytest.raises(ValueError, match="non-negative|negative"):
+    with pytest.raises(ValueError, match="Negative values"):
         model.partial_fit([[1, 2]], [3.0], sample_weight=[-1.0])
 
 
 def test_not_available_with_implicit_feedback():
     model = MatrixFactorization(implicit_feedback=True)
     assert not hasattr(model, "partial_fit")
-    with pytest.raises(AttributeError, match="implicit_feedback=True"):
+    with pytest.raises(AttributeError) as error:
         model.partial_fit([[1, 2]], [3.0])
+    assert "implicit_feedback=True" in str(error.value.__cause__)
     assert hasattr(MatrixFactorization(), "partial_fit")
 
 
