@@ -120,12 +120,12 @@ class RecommenderMixin:
         items : array-like of shape (n_candidates,), default=None
             Distinct raw item ids to choose from; ``None`` means every training item.
 
-        user_features : array-like of shape (n_users, n_features_in_ - 2), default=None
+        user_features : array-like of shape (n_users, `n_features_in_` - 2), default=None
             Side features of each user, in the columns of ``X`` from 2 on; only the
             user attribute columns (``feature_sides_ == "user"``) of unknown users are
             read. Needs ``feature_factors=True``.
 
-        item_features : array-like of shape (n_candidates, n_features_in_ - 2), \
+        item_features : array-like of shape (n_candidates, `n_features_in_` - 2), \
                 default=None
             Side features of each item in ``items``, likewise for unknown items.
 
