@@ -475,9 +475,9 @@ class MatrixFactorization(BaseFactorization):
 
         Notes
         -----
-        The fitted model keeps its training ratings for this (about 12 bytes per
-        rating beyond ``recommend``'s record of what each user rated, 20 with
-        sample weights). It is not available with ``implicit_feedback``: a rating
+        The fitted model keeps its training ratings for this: their targets (8
+        bytes per rating, 16 with sample weights) beside ``recommend``'s record of
+        what each user rated. It is not available with ``implicit_feedback``: a rating
         moves the implicit sums of every row that shares its item.
 
         Examples
