@@ -419,6 +419,9 @@ class MatrixFactorization(BaseFactorization):
                 solver_name=self.solver,
             )
             full_vectors = solver.full_vectors(result.model)
+        # The rating indexes are the fit's largest arrays: free them before the
+        # fitted attributes (and partial_fit's copy of the ratings) are built.
+        del solver, data
         self._set_fitted(train_set, result.model, *full_vectors)
         self._set_feature_factors(train_set, result.model, attributes)
         self.n_iter_ = result.n_iter
@@ -710,8 +713,11 @@ class MatrixFactorization(BaseFactorization):
         order = self._remember_seen(train_set.user_codes, train_set.item_codes)
         # partial_fit re-solves rows against their training ratings: keep them, net
         # of the global mean and the linear term (fixed from now on).
-        residual = train_set.y - train_set.global_mean - train_set.features @ model.coef
-        self._seen_target = residual[order]
+        target = train_set.y[order]
+        target -= train_set.global_mean  # in place: no second rating-sized array
+        if model.coef.size:
+            target -= (train_set.features @ model.coef)[order]
+        self._seen_target = target
         weight = train_set.weight
         self._seen_weight = None if _is_unit_weights(weight) else weight[order]
         self._folded_items = np.zeros(len(train_set.items), dtype=bool)
