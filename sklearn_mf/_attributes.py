@@ -67,21 +67,21 @@ def describe_unknown(
     codes: np.ndarray,
     vectors: np.ndarray,
     bias: np.ndarray,
-    centred_features: np.ndarray,
+    values: np.ndarray,
     factors: np.ndarray,
-    columns: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Give each row of an unknown id (code -1) a vector from its attribute values.
 
-    Returns ``(codes, vectors, bias)`` extended by one vector (and a zero bias) per
-    such row, ``centred_features[row, columns] @ factors[columns]``, with the row's
-    code pointing to it; unchanged when no row needs one. Known ids keep the vectors
-    they were fitted with.
+    ``values`` are the rows' (standardised or centred) values of one side's attribute
+    columns and ``factors`` those columns' vectors. Returns ``(codes, vectors, bias)``
+    extended by one vector ``values[row] @ factors`` (and a zero bias) per such row,
+    with the row's code pointing to it; unchanged when no row needs one. Known ids
+    keep the vectors they were fitted with.
     """
     unknown = np.flatnonzero(codes < 0)
-    if unknown.size == 0 or columns.size == 0:
+    if unknown.size == 0 or factors.shape[0] == 0:
         return codes, vectors, bias
-    described = centred_features[np.ix_(unknown, columns)] @ factors[columns]
+    described = values[unknown] @ factors
     codes = codes.copy()
     codes[unknown] = vectors.shape[0] + np.arange(unknown.size, dtype=codes.dtype)
     return (

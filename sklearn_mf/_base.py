@@ -193,21 +193,13 @@ class BaseFactorization(RecommenderMixin, RegressorMixin, BaseEstimator):
         user_bias, item_bias = self.user_bias_, self.item_bias_
         factors = getattr(self, "feature_factors_", None)
         if factors is not None:
+            users = self.feature_sides_ == "user"
+            items = self.feature_sides_ == "item"
             user_codes, user_vectors, user_bias = describe_unknown(
-                user_codes,
-                user_vectors,
-                user_bias,
-                centred,
-                factors,
-                np.flatnonzero(self.feature_sides_ == "user"),
+                user_codes, user_vectors, user_bias, centred[:, users], factors[users]
             )
             item_codes, item_vectors, item_bias = describe_unknown(
-                item_codes,
-                item_vectors,
-                item_bias,
-                centred,
-                factors,
-                np.flatnonzero(self.feature_sides_ == "item"),
+                item_codes, item_vectors, item_bias, centred[:, items], factors[items]
             )
         lower, upper = self.rating_range_ if self.clip else (-np.inf, np.inf)
         out = np.empty(ratings.n_samples)

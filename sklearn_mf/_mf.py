@@ -9,7 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 
-from ._attributes import SideAttributes, find_attributes
+from ._attributes import SideAttributes, describe_unknown, find_attributes
 from ._base import (
     COMMON_CONSTRAINTS,
     SEED_MAX,
@@ -413,7 +413,7 @@ class MatrixFactorization(BaseFactorization):
                 tol=self.tol,
                 n_iter_no_change=self.n_iter_no_change,
                 validation_rmse=self._validation_scorer(
-                    train_set, validation, solver.full_vectors
+                    train_set, validation, solver.full_vectors, attributes
                 ),
                 verbose=self.verbose,
                 solver_name=self.solver,
@@ -528,7 +528,13 @@ class MatrixFactorization(BaseFactorization):
         validation = (val_ratings, y[parts[1]], sample_weight[parts[1]])
         return train_ratings, y[parts[0]], train_weight, validation
 
-    def _validation_scorer(self, train_set: TrainingSet, validation, full_vectors):
+    def _validation_scorer(
+        self,
+        train_set: TrainingSet,
+        validation,
+        full_vectors,
+        attributes: tuple[SideAttributes, SideAttributes] | None,
+    ):
         if validation is None:
             return None
         ratings, y, weight = validation
@@ -540,13 +546,30 @@ class MatrixFactorization(BaseFactorization):
 
         def rmse(model: FactorModel) -> float:
             base = train_set.global_mean + features @ model.coef
+            user_vectors, item_vectors = full_vectors(model)
+            users = (user_codes, user_vectors, model.user_bias)
+            items = (item_codes, item_vectors, model.item_bias)
+            if attributes is not None:
+                # Unknown validation ids are described by their attributes, as
+                # predict describes them.
+                users = describe_unknown(
+                    *users,
+                    features[:, attributes[0].columns],
+                    model.user_attribute_factors,
+                )
+                items = describe_unknown(
+                    *items,
+                    features[:, attributes[1].columns],
+                    model.item_attribute_factors,
+                )
             predict_codes(
-                user_codes,
-                item_codes,
+                users[0],
+                items[0],
                 base,
-                model.user_bias,
-                model.item_bias,
-                *full_vectors(model),
+                users[2],
+                items[2],
+                users[1],
+                items[1],
                 lower,
                 upper,
                 out,

@@ -344,3 +344,24 @@ def test_cold_items_beat_the_fallback_on_ml100k(ml100k):
             errors[name].append(np.mean((predicted - y.iloc[test]) ** 2))
     fallback, factors = (np.sqrt(np.mean(errors[k])) for k in ("fallback", "factors"))
     assert factors < fallback - 0.015
+
+
+def test_early_stopping_scores_unknown_ids_as_predict_does():
+    from sklearn_mf._base import SEED_MAX
+
+    X, y = _grouped_ratings(n_users=400, n_ratings=1500)  # many users rated once
+    model = MatrixFactorization(
+        n_components=2,
+        feature_factors=True,
+        early_stopping=True,
+        max_iter=1,
+        tol=None,
+        random_state=0,
+    ).fit(X, y)
+    # The validation rows, drawn as fit draws them.
+    split_seed = np.random.RandomState(0).randint(SEED_MAX, size=3)[2]
+    order = np.random.RandomState(split_seed).permutation(len(y))
+    validation = order[: int(np.ceil(0.1 * len(y)))]
+    assert (~np.isin(X[validation, 0], model.users_)).any()
+    rmse = np.sqrt(np.mean((model.predict(X[validation]) - y[validation]) ** 2))
+    assert model.validation_scores_[0] == pytest.approx(rmse, rel=1e-9)
