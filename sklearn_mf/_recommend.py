@@ -103,8 +103,10 @@ class RecommenderMixin:
         training ids keep theirs, and unknown ids described by ``user_features`` or
         ``item_features`` are scored through theirs (vectors and linear term), as
         ``predict`` would. Ties go to the item listed first. Otherwise an unknown
-        user gets the fallback ranking, by ``item_bias_``, and an unknown candidate
-        item is scored by the user's bias alone.
+        user gets the most popular candidates (most training ratings, ties to the
+        item listed first) with their fallback ratings ``global_mean_ + item_bias_``
+        as scores, which then need not decrease; an unknown candidate item is scored
+        by the user's bias alone, and counts as never rated.
 
         Parameters
         ----------
@@ -205,6 +207,19 @@ class RecommenderMixin:
             n,
             getattr(self, "n_jobs", None),
         )
+        # Users the model knows nothing about get the most popular candidates: their
+        # fallback ratings (mu + b_i) would put items with one or two high ratings on
+        # top, as the item biases of rarely rated items are the least certain.
+        described = user_features is not None and (self.feature_sides_ == "user").any()
+        anonymous = (user_codes < 0) & (not described)
+        if anonymous.any():
+            popularity = np.bincount(self._seen_items, minlength=len(self.items_))
+            candidate_popularity = np.where(
+                known_items, popularity[np.maximum(candidate_codes, 0)], 0
+            )
+            most_popular = np.argsort(-candidate_popularity, kind="stable")[:n]
+            index[anonymous] = most_popular
+            scores[anonymous] = self.global_mean_ + col_bias[most_popular]
         return candidate_ids[index], scores
 
     def _side_scores(self, side, codes, vectors, bias, features):
