@@ -7,6 +7,7 @@ are what ``feature_factors`` turns into latent vectors, and what lets an unseen 
 described at all.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,25 +64,35 @@ def find_attributes(
     )
 
 
+def attribute_part(estimator, side: str, centred: np.ndarray):
+    """``(vectors, linear)``: what the attributes of ``side`` (``"user"`` or
+    ``"item"``) in the centred feature rows ``centred`` add to a fitted estimator's
+    vectors and to its linear term."""
+    columns = np.flatnonzero(estimator.feature_sides_ == side)
+    values = centred[:, columns]
+    return (
+        values @ estimator.feature_factors_[columns],
+        values @ estimator.coef_[columns],
+    )
+
+
 def describe_unknown(
     codes: np.ndarray,
     vectors: np.ndarray,
     bias: np.ndarray,
-    values: np.ndarray,
-    factors: np.ndarray,
+    describe: Callable[[np.ndarray], np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Give each row of an unknown id (code -1) a vector from its attribute values.
+    """Give each row of an unknown id (code -1) a vector from its attributes.
 
-    ``values`` are the rows' (standardised or centred) values of one side's attribute
-    columns and ``factors`` those columns' vectors. Returns ``(codes, vectors, bias)``
-    extended by one vector ``values[row] @ factors`` (and a zero bias) per such row,
-    with the row's code pointing to it; unchanged when no row needs one. Known ids
-    keep the vectors they were fitted with.
+    ``describe(rows)`` returns the vectors of the rows at positions ``rows``.
+    Returns ``(codes, vectors, bias)`` extended by one vector (and a zero bias) per
+    such row, with the row's code pointing to it; unchanged when no row needs one.
+    Known ids keep the vectors they were fitted with.
     """
     unknown = np.flatnonzero(codes < 0)
-    if unknown.size == 0 or factors.shape[0] == 0:
+    if unknown.size == 0:
         return codes, vectors, bias
-    described = values[unknown] @ factors
+    described = describe(unknown)
     codes = codes.copy()
     codes[unknown] = vectors.shape[0] + np.arange(unknown.size, dtype=codes.dtype)
     return (

@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_array, check_consistent_length, column_or_1d
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._attributes import describe_unknown
+from ._attributes import attribute_part, describe_unknown
 from ._ids import encode_ids, id_seeds, lookup_codes
 from ._kernels._init import normal_rows
 from ._kernels._predict import predict_codes
@@ -191,15 +191,19 @@ class BaseFactorization(RecommenderMixin, RegressorMixin, BaseEstimator):
         base = self.global_mean_ + centred @ self.coef_
         user_vectors, item_vectors = self._prediction_vectors()
         user_bias, item_bias = self.user_bias_, self.item_bias_
-        factors = getattr(self, "feature_factors_", None)
-        if factors is not None:
-            users = self.feature_sides_ == "user"
-            items = self.feature_sides_ == "item"
+        if getattr(self, "feature_factors_", None) is not None:
+            # Only the rows of unknown ids are described: known ids keep their vectors.
             user_codes, user_vectors, user_bias = describe_unknown(
-                user_codes, user_vectors, user_bias, centred[:, users], factors[users]
+                user_codes,
+                user_vectors,
+                user_bias,
+                lambda rows: attribute_part(self, "user", centred[rows])[0],
             )
             item_codes, item_vectors, item_bias = describe_unknown(
-                item_codes, item_vectors, item_bias, centred[:, items], factors[items]
+                item_codes,
+                item_vectors,
+                item_bias,
+                lambda rows: attribute_part(self, "item", centred[rows])[0],
             )
         lower, upper = self.rating_range_ if self.clip else (-np.inf, np.inf)
         out = np.empty(ratings.n_samples)

@@ -17,6 +17,7 @@ give it if nothing else moved.
 
 import numpy as np
 
+from ._attributes import attribute_part
 from ._ids import canonical_ids, encode_ids
 from ._kernels._als import als_half_step
 from ._ratings import _chunk_bounds, _is_unit_weights, group_by_key, unit_weights
@@ -52,6 +53,7 @@ class _Side:
     new in this call, which may be re-solved, and their attribute parts."""
 
     def __init__(self, estimator, side: str, new_ids: np.ndarray):
+        self.side = side
         known = estimator.users_ if side == "user" else estimator.items_
         self.ids, self.known_codes, self.codes = _merge_ids(known, new_ids, side)
         n_rows = self.ids.shape[0]
@@ -91,9 +93,9 @@ class _Side:
             return
         present, first = np.unique(self.codes, return_index=True)
         first_rating = first[np.searchsorted(present, new_rows)]
-        values = centred_features[np.ix_(first_rating, self.columns)]
-        self.vectors[new_rows] = values @ estimator.feature_factors_[self.columns]
-        self.attribute_bias[new_rows] = values @ estimator.coef_[self.columns]
+        self.vectors[new_rows], self.attribute_bias[new_rows] = attribute_part(
+            estimator, self.side, centred_features[first_rating]
+        )
 
 
 def _take(weight: np.ndarray, positions: np.ndarray) -> np.ndarray:

@@ -554,13 +554,17 @@ class MatrixFactorization(BaseFactorization):
                 # predict describes them.
                 users = describe_unknown(
                     *users,
-                    features[:, attributes[0].columns],
-                    model.user_attribute_factors,
+                    lambda rows: (
+                        features[np.ix_(rows, attributes[0].columns)]
+                        @ model.user_attribute_factors
+                    ),
                 )
                 items = describe_unknown(
                     *items,
-                    features[:, attributes[1].columns],
-                    model.item_attribute_factors,
+                    lambda rows: (
+                        features[np.ix_(rows, attributes[1].columns)]
+                        @ model.item_attribute_factors
+                    ),
                 )
             predict_codes(
                 users[0],

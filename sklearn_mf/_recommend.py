@@ -7,6 +7,7 @@ import pandas as pd
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
+from ._attributes import attribute_part
 from ._ids import canonical_ids, lookup_codes
 from ._kernels._topk import top_n_rows
 from ._ratings import group_by_key
@@ -248,10 +249,9 @@ class RecommenderMixin:
             return out_vectors, out_bias
         out_bias[known] += self._attribute_bias[side][codes[known]]
         if features is not None:
-            columns = np.flatnonzero(self.feature_sides_ == side)
-            centred = features[np.ix_(~known, columns)] - self._feature_mean[columns]
-            out_vectors[~known] = centred @ factors[columns]
-            out_bias[~known] = centred @ self.coef_[columns]
+            out_vectors[~known], out_bias[~known] = attribute_part(
+                self, side, features[~known] - self._feature_mean
+            )
         return out_vectors, out_bias
 
     def similar_items(self, items, n: int = 10):
