@@ -17,6 +17,7 @@ from ._base import (
     initial_model,
 )
 from ._ids import id_seeds
+from ._ratings import SideIndex
 from ._solvers._gibbs import GibbsSampler
 from ._solvers._summary import Posterior, PosteriorSide, PosteriorSummary
 from .utils._sklearn import Interval, StrOptions
@@ -315,12 +316,14 @@ class BayesianMatrixFactorization(BaseFactorization):
                         f"{time.perf_counter() - start:.2f} s"
                     )
             posterior = summary.posterior()
-        self._set_fitted(train_set, posterior)
+        self._set_fitted(train_set, data.by_user, posterior)
         self.noise_precision_trace_ = trace
         self.n_iter_ = self.n_iter
         return self
 
-    def _set_fitted(self, train_set: TrainingSet, posterior: Posterior) -> None:
+    def _set_fitted(
+        self, train_set: TrainingSet, by_user: SideIndex, posterior: Posterior
+    ) -> None:
         self._posterior = posterior
         self.global_mean_ = train_set.global_mean
         self.users_ = train_set.users
@@ -333,7 +336,7 @@ class BayesianMatrixFactorization(BaseFactorization):
         self.noise_precision_ = 1.0 / posterior.noise_variance
         self._feature_mean = train_set.feature_mean
         self.rating_range_ = train_set.rating_range
-        self._remember_seen(train_set.user_codes, train_set.item_codes)
+        self._remember_seen(by_user)
 
     def predict(self, X, return_std: bool = False):
         """Predict the rating of each (user, item) row of ``X``: the posterior mean.

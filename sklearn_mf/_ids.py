@@ -11,6 +11,8 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
+from ._kernels._sort import dense_codes
+
 UNKNOWN = -1
 
 # Ids that are plain numbers take a fast vectorised path (np.unique/searchsorted);
@@ -116,11 +118,10 @@ def _encode_dense_integers(
     # Integer ids spanning a range not much larger than their count (the usual
     # 1..n numbering) are encoded through a presence table in linear time, several
     # times faster than the sort inside np.unique.
-    offset = ids - low
-    present = np.zeros(high - low + 1, dtype=bool)
-    present[offset] = True
-    code_of = np.cumsum(present, dtype=np.int32) - 1
-    return np.flatnonzero(present) + low, code_of[offset]
+    code_of = np.zeros(high - low + 1, dtype=np.int32)
+    codes = np.empty(ids.shape[0], dtype=np.int32)
+    dense_codes(ids, low, code_of, codes)
+    return np.flatnonzero(code_of >= 0) + low, codes
 
 
 def encode_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -21,7 +21,7 @@ from ._base import (
 from ._fold_in import fold_in
 from ._ids import lookup_codes
 from ._kernels._predict import predict_codes
-from ._ratings import _is_unit_weights
+from ._ratings import SideIndex, _is_unit_weights
 from ._solvers import SOLVERS, FactorModel, solver_class, train
 from .utils._sklearn import Interval, StrOptions
 from .utils._threads import numba_threads
@@ -419,10 +419,12 @@ class MatrixFactorization(BaseFactorization):
                 solver_name=self.solver,
             )
             full_vectors = solver.full_vectors(result.model)
-        # The rating indexes are the fit's largest arrays: free them before the
-        # fitted attributes (and partial_fit's copy of the ratings) are built.
+            by_user = data.by_user
+        # The rating indexes are the fit's largest arrays: free all but the ratings
+        # grouped by user, which the fitted model keeps (recommend, partial_fit),
+        # before the fitted attributes are built.
         del solver, data
-        self._set_fitted(train_set, result.model, *full_vectors)
+        self._set_fitted(train_set, by_user, result.model, *full_vectors)
         self._set_feature_factors(train_set, result.model, attributes)
         self.n_iter_ = result.n_iter
         self.loss_curve_ = result.loss_curve
@@ -712,6 +714,7 @@ class MatrixFactorization(BaseFactorization):
     def _set_fitted(
         self,
         train_set: TrainingSet,
+        by_user: SideIndex,
         model: FactorModel,
         user_vectors: np.ndarray,
         item_vectors: np.ndarray,
@@ -737,14 +740,14 @@ class MatrixFactorization(BaseFactorization):
         self.coef_ = model.coef / train_set.feature_scale
         self._feature_mean = train_set.feature_mean
         self.rating_range_ = train_set.rating_range
-        order = self._remember_seen(train_set.user_codes, train_set.item_codes)
+        self._remember_seen(by_user)
         # partial_fit re-solves rows against their training ratings: keep them, net
-        # of the global mean and the linear term (fixed from now on).
-        target = train_set.y[order]
-        target -= train_set.global_mean  # in place: no second rating-sized array
+        # of the global mean (already) and the linear term (fixed from now on). The
+        # index is the fit's own, so its targets can change in place.
+        target = by_user.target
         if model.coef.size:
-            target -= (train_set.features @ model.coef)[order]
+            target -= by_user.gather(train_set.features @ model.coef)
         self._seen_target = target
-        weight = train_set.weight
-        self._seen_weight = None if _is_unit_weights(weight) else weight[order]
+        weight = by_user.weight
+        self._seen_weight = None if _is_unit_weights(weight) else weight
         self._folded_items = np.zeros(len(train_set.items), dtype=bool)

@@ -5,20 +5,38 @@ from functools import cached_property
 
 import numpy as np
 
-from ._kernels._sort import scatter_by_key
+from ._kernels._sort import (
+    count_keys,
+    regroup_by_other,
+    scatter_by_key,
+    scatter_ratings_by_key,
+)
+
+
+def _key_bounds(keys: np.ndarray, n_keys: int) -> np.ndarray:
+    """Start of each key's group when ``keys`` are grouped, then the total count."""
+    bounds = np.zeros(n_keys + 1, dtype=np.int64)
+    count_keys(keys, bounds[1:])
+    np.cumsum(bounds, out=bounds)
+    return bounds
+
+
+def _position_dtype(n: int) -> type:
+    # int32 positions when they fit halve the memory of an ordering.
+    return np.int32 if n < np.iinfo(np.int32).max else np.int64
 
 
 def group_by_key(keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(indptr, order)``: the positions of ``keys`` grouped by key, stably.
 
+    ``keys`` must lie in ``0..n_keys - 1`` (codes, not raw ids).
+
     ``order[indptr[k]:indptr[k + 1]]`` are the positions of key ``k`` in increasing
     order. A counting sort: linear time, unlike ``np.argsort``. ``order`` is int32
     when the positions fit, which halves its memory.
     """
-    indptr = np.zeros(n_keys + 1, dtype=np.int64)
-    np.cumsum(np.bincount(keys, minlength=n_keys), out=indptr[1:])
-    small = keys.shape[0] < np.iinfo(np.int32).max
-    order = np.empty(keys.shape[0], dtype=np.int32 if small else np.int64)
+    indptr = _key_bounds(keys, n_keys)
+    order = np.empty(keys.shape[0], dtype=_position_dtype(keys.shape[0]))
     scatter_by_key(keys, indptr, order)
     return indptr, order
 
@@ -71,35 +89,23 @@ def _gather(values: np.ndarray, order: np.ndarray) -> np.ndarray:
     return values if _is_unit_weights(values) else values[order]
 
 
-def _side_index(
-    codes: np.ndarray,
+def _regrouped(
+    indptr: np.ndarray,
+    order: np.ndarray,
     other: np.ndarray,
-    y: np.ndarray,
-    offset: float,
-    weight: np.ndarray,
-    n_rows: int,
+    values: np.ndarray,
     n_other: int,
-    n_factors: int,
-    n_chunks: int,
-) -> SideIndex:
-    # Within a row the ratings are sorted by the other side's code, so the kernels
-    # read the other side's vectors in increasing address order: once the factor
-    # matrices outgrow the caches, the prefetcher and the TLB cope with that far
-    # better than with random order.
-    _, by_other = group_by_key(other, n_other)
-    indptr, by_row = group_by_key(codes[by_other], n_rows)
-    order = by_other[by_row]
-    del by_other, by_row  # rating-sized temporaries: free them before the gathers
-    target = y[order]
-    target -= offset  # in place: one rating-sized array, not two
-    return SideIndex(
-        indptr=indptr,
-        order=order,
-        other=other[order],
-        target=target,
-        weight=_gather(weight, order),
-        chunks=_chunk_bounds(indptr, n_factors, n_chunks),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Ratings grouped by row (positions ``order``, other-side codes ``other``),
+    regrouped by the other side: its ``(indptr, order, other, values)``, each of its
+    rows sorted by this side's row."""
+    other_indptr = _key_bounds(other, n_other)
+    out_order, out_other = np.empty_like(order), np.empty_like(other)
+    out_values = np.empty_like(values)
+    regroup_by_other(
+        indptr, other, order, values, other_indptr, out_order, out_other, out_values
     )
+    return other_indptr, out_order, out_other, out_values
 
 
 @dataclass(frozen=True)
@@ -138,40 +144,68 @@ class RatingData:
     n_chunks: int
 
     # The per-side indexes are built on first use: the alternating solvers need
-    # both, SGD neither.
+    # both, SGD neither. Within a row the ratings are sorted by the other side's
+    # code, so the kernels read the other side's vectors in increasing address
+    # order: once the factor matrices outgrow the caches, the prefetcher and the TLB
+    # cope with that far better than with random order.
     @cached_property
     def by_user(self) -> SideIndex:
         """The ratings grouped by user."""
-        return _side_index(
-            self.user_codes,
+        # Grouped by item first, then regrouped by user: two sequential passes that
+        # leave each user's ratings sorted by item.
+        item_indptr = _key_bounds(self.item_codes, self.n_items)
+        by_item_unsorted = (
+            np.empty(self.n_ratings, dtype=_position_dtype(self.n_ratings)),
+            np.empty_like(self.user_codes),
+            np.empty(self.n_ratings),
+        )
+        scatter_ratings_by_key(
             self.item_codes,
+            self.user_codes,
             self.y,
             self.offset,
-            self.weight,
-            self.n_users,
-            self.n_items,
-            self.n_factors,
-            self.n_chunks,
+            item_indptr,
+            *by_item_unsorted,
+        )
+        return self._side_index(
+            *_regrouped(item_indptr, *by_item_unsorted, self.n_users)
         )
 
     @cached_property
     def by_item(self) -> SideIndex:
         """The ratings grouped by item."""
-        return _side_index(
-            self.item_codes,
-            self.user_codes,
-            self.y,
-            self.offset,
-            self.weight,
-            self.n_items,
-            self.n_users,
-            self.n_factors,
-            self.n_chunks,
+        by_user = self.by_user
+        return self._side_index(
+            *_regrouped(
+                by_user.indptr,
+                by_user.order,
+                by_user.other,
+                by_user.target,
+                self.n_items,
+            )
+        )
+
+    def _side_index(
+        self,
+        indptr: np.ndarray,
+        order: np.ndarray,
+        other: np.ndarray,
+        target: np.ndarray,
+    ) -> SideIndex:
+        return SideIndex(
+            indptr=indptr,
+            order=order,
+            other=other,
+            target=target,
+            weight=_gather(self.weight, order),
+            chunks=_chunk_bounds(indptr, self.n_factors, self.n_chunks),
         )
 
     def _row_weight(self, codes: np.ndarray, n_rows: int) -> np.ndarray:
         if _is_unit_weights(self.weight):  # plain counts: no weight array to read
-            return np.bincount(codes, minlength=n_rows).astype(np.float64)
+            counts = np.zeros(n_rows, dtype=np.int64)
+            count_keys(codes, counts)
+            return counts.astype(np.float64)
         return np.bincount(codes, weights=self.weight, minlength=n_rows)
 
     @cached_property

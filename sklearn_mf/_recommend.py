@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._attributes import attribute_part
 from ._ids import canonical_ids, lookup_codes
 from ._kernels._topk import top_n_rows
-from ._ratings import group_by_key
+from ._ratings import SideIndex
 from .utils._threads import numba_threads
 
 # Rows of scores computed per block: about 32 MB of float64 whatever the catalogue.
@@ -76,15 +76,11 @@ class RecommenderMixin:
     """``recommend`` and ``similar_items`` for an estimator with the fitted attributes
     of ``BaseFactorization`` and the training items of each user (``_seen_*``)."""
 
-    def _remember_seen(
-        self, user_codes: np.ndarray, item_codes: np.ndarray
-    ) -> np.ndarray:
-        """Keep what each user rated in training, for recommend(exclude_seen=True);
-        return the order of the ratings grouped by user."""
-        indptr, order = group_by_key(user_codes, len(self.users_))
-        self._seen_indptr = indptr
-        self._seen_items = item_codes[order]
-        return order
+    def _remember_seen(self, by_user: SideIndex) -> None:
+        """Keep what each user rated in training, for recommend(exclude_seen=True):
+        the item codes of the training ratings grouped by user."""
+        self._seen_indptr = by_user.indptr
+        self._seen_items = by_user.other
 
     def recommend(
         self,

@@ -32,6 +32,8 @@ def test_side_index_groups_rows_and_sorts_each_by_the_other_side():
             rows[side.order],
             np.repeat(np.arange(len(side.indptr) - 1), np.diff(side.indptr)),
         )
+        # Ties (a repeated pair) keep their rating order: the same as a stable sort.
+        np.testing.assert_array_equal(side.order, np.lexsort((others, rows)))
         np.testing.assert_array_equal(side.other, others[side.order])
         np.testing.assert_allclose(side.target, data.y[side.order] - 3.0)
         np.testing.assert_array_equal(side.weight, data.weight[side.order])

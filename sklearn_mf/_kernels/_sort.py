@@ -1,6 +1,41 @@
-"""Grouping by integer key in linear time (a stable counting sort)."""
+"""Encoding and grouping by integer key in linear time (stable counting sorts).
+
+Each pass reads its input in sequence and writes to one stream per key; gathering
+through a permutation instead would miss the cache on every element once the
+ratings outgrow it.
+"""
 
 import numba
+
+
+@numba.njit(cache=True, nogil=True)
+def dense_codes(ids, low, code_of, codes):
+    """Write into ``codes`` the rank of each of ``ids`` among their distinct values.
+
+    ``code_of`` must be zeros, one per value of ``low..max(ids)``; it is left
+    holding each value's code, -1 for values absent from ``ids``.
+    """
+    for n in range(ids.shape[0]):
+        code_of[ids[n] - low] = 1
+    code = 0
+    for v in range(code_of.shape[0]):
+        if code_of[v]:
+            code_of[v] = code
+            code += 1
+        else:
+            code_of[v] = -1
+    for n in range(ids.shape[0]):
+        codes[n] = code_of[ids[n] - low]
+
+
+@numba.njit(cache=True, nogil=True)
+def count_keys(keys, counts):
+    """Add to ``counts[k]`` the number of entries of ``keys`` equal to ``k``.
+
+    ``np.bincount`` would first copy int32 keys into a new intp array.
+    """
+    for n in range(keys.shape[0]):
+        counts[keys[n]] += 1
 
 
 @numba.njit(cache=True, nogil=True)
@@ -15,3 +50,43 @@ def scatter_by_key(keys, indptr, order):
         key = keys[n]
         order[fill[key]] = n
         fill[key] += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def scatter_ratings_by_key(
+    keys, other, values, offset, indptr, out_order, out_other, out_values
+):
+    """Group ratings by ``keys``, stably, carrying what the rows need.
+
+    Like :func:`scatter_by_key` into ``out_order``; ``out_other`` and
+    ``out_values`` receive ``other`` and ``values - offset`` in the same order.
+    """
+    fill = indptr[:-1].copy()
+    for n in range(keys.shape[0]):
+        p = fill[keys[n]]
+        out_order[p] = n
+        out_other[p] = other[n]
+        out_values[p] = values[n] - offset
+        fill[keys[n]] = p + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def regroup_by_other(
+    indptr, other, order, values, other_indptr, out_order, out_other, out_values
+):
+    """Turn ratings grouped by row into ratings grouped by the other side, stably.
+
+    The input's row ``r`` holds ratings ``indptr[r]:indptr[r + 1]`` with other-side
+    keys ``other``, positions ``order`` and ``values``; ``other_indptr`` holds the
+    start of each other-side group. Within an output group the ratings come in input
+    order, so rows ascending: the output rows are sorted by the input's row, which
+    ``out_other`` receives.
+    """
+    fill = other_indptr[:-1].copy()
+    for row in range(indptr.shape[0] - 1):
+        for r in range(indptr[row], indptr[row + 1]):
+            p = fill[other[r]]
+            out_order[p] = order[r]
+            out_other[p] = row
+            out_values[p] = values[r]
+            fill[other[r]] = p + 1
