@@ -67,7 +67,9 @@ class MatrixFactorization(BaseFactorization):
         ``"cg"`` alternates the same way but takes ``cg_steps`` conjugate-gradient
         steps on each row's ridge problem, starting from the previous epoch's
         solution, instead of solving it exactly: several times faster per epoch for
-        the same accuracy at convergence, and the loss still never increases.
+        the same accuracy at convergence, and the loss still never increases (up
+        to float32 rounding once a factor matrix exceeds 16 MiB, see the user
+        guide).
         ``"sgd"`` takes a gradient step per rating, visiting them in a new random
         order each epoch, as Surprise's ``SVD`` does, in parallel over blocks of
         users and items that share no row, with the parameters held in float32

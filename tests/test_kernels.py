@@ -172,6 +172,40 @@ def test_one_cg_step_lowers_every_row_objective(small_problem):
         assert squared_errors[u] == pytest.approx(squared_error(u, bias[u], factors[u]))
 
 
+def test_cg_half_step_reads_float32_vectors_in_float64_arithmetic(small_problem):
+    data, item_factors, item_bias, k = small_problem
+    side = data.by_user
+    rounded = item_factors.astype(np.float32)
+
+    def solve(other_factors):
+        bias, factors = np.zeros(7), np.zeros((7, k))
+        squared_errors = np.empty(7)
+        als_cg_half_step(
+            side.chunks,
+            side.indptr,
+            side.other,
+            side.gather(data.target),
+            side.weight,
+            item_bias,
+            other_factors,
+            0.3,
+            0.1,
+            True,
+            np.zeros((0, k)),
+            2,
+            bias,
+            factors,
+            squared_errors,
+        )
+        return bias, factors, squared_errors
+
+    # The same solve as on the rounded vectors held in float64.
+    for got, expected in zip(
+        solve(rounded), solve(rounded.astype(np.float64)), strict=True
+    ):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+
+
 def test_als_half_step_zeroes_rows_without_weight(small_problem):
     data, item_factors, item_bias, k = small_problem
     side = data.by_user

@@ -9,6 +9,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_mf import MatrixFactorization
+from sklearn_mf._solvers import _als
 from sklearn_mf.datasets import make_ratings
 
 SOLVERS = ["als", "cg", "sgd"]
@@ -76,6 +77,18 @@ def test_alternating_training_loss_never_increases(planted, solver, with_feature
     ).fit(X, y)
     assert len(model.loss_curve_) == 15
     assert np.all(np.diff(model.loss_curve_) <= 1e-12)
+
+
+def test_cg_reads_large_factor_matrices_in_float32(planted, monkeypatch):
+    X, y, _ = planted
+    params = dict(n_components=8, max_iter=10, tol=None, random_state=0)
+    exact = MatrixFactorization(**params).fit(X, y)
+    # Every matrix counts as large: the path fits of millions of ratings take.
+    monkeypatch.setattr(_als, "FLOAT32_GATHER_BYTES", 0)
+    rounded = MatrixFactorization(**params).fit(X, y)
+    np.testing.assert_allclose(rounded.loss_curve_, exact.loss_curve_, rtol=1e-6)
+    np.testing.assert_allclose(rounded.predict(X), exact.predict(X), atol=1e-4)
+    assert rounded.user_factors_.dtype == np.float64
 
 
 @pytest.mark.parametrize("with_features", [False, True])
