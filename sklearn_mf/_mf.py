@@ -421,11 +421,13 @@ class MatrixFactorization(BaseFactorization):
                 solver_name=self.solver,
             )
             full_vectors = solver.full_vectors(result.model)
+            # The rating indexes are the fit's largest arrays: free all but the
+            # ratings grouped by user, which the fitted model keeps (recommend,
+            # partial_fit), before the fitted attributes are built. SGD's shuffled
+            # copy goes with its solver, before that index is built.
+            del solver
             by_user = data.by_user
-        # The rating indexes are the fit's largest arrays: free all but the ratings
-        # grouped by user, which the fitted model keeps (recommend, partial_fit),
-        # before the fitted attributes are built.
-        del solver, data
+            del data
         self._set_fitted(train_set, by_user, result.model, *full_vectors)
         self._set_feature_factors(train_set, result.model, attributes)
         self.n_iter_ = result.n_iter
