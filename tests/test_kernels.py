@@ -127,6 +127,28 @@ def test_cg_half_step_converges_to_the_exact_solve(small_problem, fit_bias):
     np.testing.assert_allclose(bias, exact_bias, rtol=1e-8, atol=1e-10)
 
 
+def _cg_users(data, item_bias, item_factors, n_steps, bias, factors, squared_errors):
+    """CG steps on every user of ``data`` (alpha 0.3, alpha_bias 0.1, no prior)."""
+    side = data.by_user
+    als_cg_half_step(
+        side.chunks,
+        side.indptr,
+        side.other,
+        side.gather(data.target),
+        side.weight,
+        item_bias,
+        item_factors,
+        0.3,
+        0.1,
+        True,
+        np.zeros((0, item_factors.shape[1])),
+        n_steps,
+        bias,
+        factors,
+        squared_errors,
+    )
+
+
 def test_one_cg_step_lowers_every_row_objective(small_problem):
     data, item_factors, item_bias, k = small_problem
     side = data.by_user
@@ -136,23 +158,8 @@ def test_one_cg_step_lowers_every_row_objective(small_problem):
         np.random.RandomState(4).randn(7, k),
     )
     bias, factors = start_bias.copy(), start.copy()
-    als_cg_half_step(
-        side.chunks,
-        side.indptr,
-        side.other,
-        target,
-        side.weight,
-        item_bias,
-        item_factors,
-        0.3,
-        0.1,
-        True,
-        np.zeros((0, k)),
-        1,
-        bias,
-        factors,
-        squared_errors := np.empty(7),
-    )
+    squared_errors = np.empty(7)
+    _cg_users(data, item_bias, item_factors, 1, bias, factors, squared_errors)
 
     def squared_error(u, b, p):
         rows = slice(side.indptr[u], side.indptr[u + 1])
@@ -174,29 +181,11 @@ def test_one_cg_step_lowers_every_row_objective(small_problem):
 
 def test_cg_half_step_reads_float32_vectors_in_float64_arithmetic(small_problem):
     data, item_factors, item_bias, k = small_problem
-    side = data.by_user
     rounded = item_factors.astype(np.float32)
 
     def solve(other_factors):
-        bias, factors = np.zeros(7), np.zeros((7, k))
-        squared_errors = np.empty(7)
-        als_cg_half_step(
-            side.chunks,
-            side.indptr,
-            side.other,
-            side.gather(data.target),
-            side.weight,
-            item_bias,
-            other_factors,
-            0.3,
-            0.1,
-            True,
-            np.zeros((0, k)),
-            2,
-            bias,
-            factors,
-            squared_errors,
-        )
+        bias, factors, squared_errors = np.zeros(7), np.zeros((7, k)), np.empty(7)
+        _cg_users(data, item_bias, other_factors, 2, bias, factors, squared_errors)
         return bias, factors, squared_errors
 
     # The same solve as on the rounded vectors held in float64.
