@@ -79,9 +79,10 @@ def test_alternating_training_loss_never_increases(planted, solver, with_feature
     assert np.all(np.diff(model.loss_curve_) <= 1e-12)
 
 
-def test_cg_reads_large_factor_matrices_in_float32(planted, monkeypatch):
+@pytest.mark.parametrize("options", [{}, {"implicit_feedback": "both"}])
+def test_cg_reads_large_factor_matrices_in_float32(planted, monkeypatch, options):
     X, y, _ = planted
-    params = dict(n_components=8, max_iter=10, tol=None, random_state=0)
+    params = dict(n_components=8, max_iter=10, tol=None, random_state=0, **options)
     exact = MatrixFactorization(**params).fit(X, y)
     # Every matrix counts as large: the path fits of millions of ratings take.
     monkeypatch.setattr(_als, "FLOAT32_GATHER_BYTES", 0)
