@@ -65,9 +65,10 @@ def test_bad_ids_raise(values, error, match):
         canonical_ids(values, "user (column 0)")
 
 
-@pytest.mark.parametrize("spread", [3, 10**12])
+@pytest.mark.parametrize("spread", [3, 600, 10**12])
 def test_integer_encoding_matches_np_unique(spread):
-    # Dense ranges take a presence-table path, sparse ones np.unique: same result.
+    # Dense ranges (all values present, or with gaps) take a presence-table path,
+    # sparse ones np.unique: same result.
     ids = np.random.RandomState(0).randint(-spread, spread, 500).astype(np.int64)
     known, codes = encode_ids(ids)
     expected_known, expected_codes = np.unique(ids, return_inverse=True)
