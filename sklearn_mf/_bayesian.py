@@ -45,11 +45,12 @@ class BayesianMatrixFactorization(BaseFactorization):
     :math:`w_i` (the factors :math:`p_u, q_i` plus, with ``implicit_feedback``, the
     implicit sums :math:`z_u, h_i` described in :class:`MatrixFactorization`), the
     side features' coefficients :math:`c` and the noise precision :math:`\\tau` scaled
-    by the sample weight. Each group of parameters (user biases, item biases, user
-    factors, item factors, each side's implicit vectors, the coefficients) has a
-    normal prior with its own mean and precision per factor, and these have a
-    Normal-Gamma hyper-prior (as in BPMF and libFM's MCMC), so the regularisation is
-    learned from the data instead of tuned. :math:`\\tau` has a Gamma prior.
+    by the relative sample weight (divided by the mean weight). Each group of
+    parameters (user biases, item biases, user factors, item factors, each side's
+    implicit vectors, the coefficients) has a normal prior with its own mean and
+    precision per factor, and these have a Normal-Gamma hyper-prior (as in BPMF and
+    libFM's MCMC), so the regularisation is learned from the data instead of tuned.
+    :math:`\\tau` has a Gamma prior.
 
     Each of the ``n_iter`` sweeps draws every parameter from its conditional
     posterior: the hyper-parameters and :math:`\\tau`, then every user's bias and
@@ -77,10 +78,14 @@ class BayesianMatrixFactorization(BaseFactorization):
 
     prior_shape : float, default=1.0
         Shape of the Gamma hyper-prior on every precision (each group's, per factor,
-        and the noise's).
+        and the noise's). The sampler fits the ratings standardised by their
+        standard deviation ``rating_scale_``, so the priors mean the same on any
+        rating scale: fitting ``a * y + b`` (``a > 0``) predicts ``a`` times the
+        means plus ``b``, with ``a`` times the standard deviations.
 
     prior_rate : float, default=1.0
-        Rate of the Gamma hyper-prior on every precision.
+        Rate of the Gamma hyper-prior on every precision, in the units of the
+        standardised ratings.
 
     init_std : float, default=0.1
         Standard deviation of the normal initial latent vectors.
@@ -104,6 +109,10 @@ class BayesianMatrixFactorization(BaseFactorization):
     ----------
     global_mean_ : float
         Weighted mean of the training ratings.
+
+    rating_scale_ : float
+        Weighted standard deviation of the training ratings (1.0 if they are all
+        equal): the unit of the standardised ratings the sampler fits.
 
     user_bias_ : ndarray of shape (n_users,)
         Posterior mean bias of each user in ``users_``.
@@ -303,19 +312,21 @@ class BayesianMatrixFactorization(BaseFactorization):
             sample = sampler.start(model)
             rng = np.random.default_rng(chain_seed)
             trace = np.empty(self.n_iter)
+            # The sampler fits standardised ratings: its noise is in their units.
+            scale = train_set.rating_scale
             for sweep in range(self.n_iter):
                 start = time.perf_counter()
                 sampler.sweep(sample, rng)
-                trace[sweep] = sample.noise_precision
+                trace[sweep] = sample.noise_precision / scale**2
                 if sweep >= self.burn_in:
                     summary.add(sample)
                 if self.verbose:
                     print(
                         f"Sweep {sweep + 1}: noise std "
-                        f"{1 / np.sqrt(sample.noise_precision):.5f}, "
+                        f"{1 / np.sqrt(trace[sweep]):.5f}, "
                         f"{time.perf_counter() - start:.2f} s"
                     )
-            posterior = summary.posterior()
+            posterior = summary.posterior().rescaled(scale)
         self._set_fitted(train_set, data.by_user, posterior)
         self.noise_precision_trace_ = trace
         self.n_iter_ = self.n_iter
@@ -326,6 +337,7 @@ class BayesianMatrixFactorization(BaseFactorization):
     ) -> None:
         self._posterior = posterior
         self.global_mean_ = train_set.global_mean
+        self.rating_scale_ = train_set.rating_scale
         self.users_ = train_set.users
         self.items_ = train_set.items
         self.user_bias_ = posterior.users.bias[:-1]

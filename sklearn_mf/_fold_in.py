@@ -1,9 +1,9 @@
 """``partial_fit``: folding new ratings, users and items into a fitted model.
 
-The fitted model keeps its training ratings grouped by user (item codes, targets net
-of the global mean and the linear feature term, weights), which is what a row's
-ridge problem needs. Folding in appends the new ratings to that history, then solves
-exactly, everything else fixed:
+The fitted model keeps its training ratings grouped by user (item codes, targets in
+rating units net of the global mean and the linear feature term, relative weights),
+which is what a row's ridge problem needs. Folding in appends the new ratings to that
+history, then solves exactly, everything else fixed:
 
 1. every user of the new ratings, against all its ratings so far;
 2. every item of the new ratings that ``fit`` did not see, likewise, against the
@@ -131,7 +131,9 @@ def _solve_rows(
         weight,
         other.bias,
         other.vectors,
-        estimator.alpha,
+        # The history is in rating units: alpha, set for standardised ratings, acts
+        # there as alpha * rating_scale_ (alpha_bias is the same in both).
+        estimator.alpha * estimator.rating_scale_,
         estimator.alpha_bias,
         estimator.fit_bias,
         prior if side.columns.size else np.zeros((0, k)),
@@ -174,7 +176,9 @@ def fold_in(
     else:
         if old_weight is None:
             old_weight = np.ones(estimator._seen_items.shape[0])
+        # In the units of fit's relative weights, which the history holds.
         new_weight = np.asarray(weight, dtype=np.float64)[new_order]
+        new_weight /= estimator._weight_scale
         all_weight = np.insert(old_weight, insert_at, new_weight)
 
     # 1. The users of the new ratings, against all their ratings.

@@ -28,6 +28,10 @@ from .utils._threads import numba_threads
 from .utils._validation import RatingInput
 
 
+def _or_empty(values: np.ndarray | None, empty: np.ndarray, scale=1.0) -> np.ndarray:
+    return empty if values is None else values * scale
+
+
 class MatrixFactorization(BaseFactorization):
     """Biased matrix factorization of a ratings matrix, as a scikit-learn regressor.
 
@@ -45,14 +49,21 @@ class MatrixFactorization(BaseFactorization):
     .. math::
 
         \\sum_{(u,i)} w_{ui} \\Big[(r_{ui} - \\hat r_{ui})^2
-        + \\alpha (\\|p_u\\|^2 + \\|q_i\\|^2)
+        + \\alpha s (\\|p_u\\|^2 + \\|q_i\\|^2)
         + \\alpha_b (b_u^2 + b_i^2 + \\|c\\|^2)\\Big]
 
-    so each user's and item's penalty grows with its (weighted) number of ratings.
-    This is the objective that per-rating SGD regularisation minimises (Surprise's
-    ``SVD``, where ``alpha`` is ``reg_all``) and the weighted-lambda
-    regularisation of ALS-WR (Spark's ALS). All solvers minimise it, so a tuned
-    ``alpha`` means the same whichever solver runs.
+    where :math:`s` (``rating_scale_``) is the weighted standard deviation of the
+    training ratings and :math:`w` are the sample weights divided by their mean.
+    This is the same as fitting the standardised ratings :math:`(r - \\mu) / s` with
+    penalty :math:`\\alpha`, which is what the solvers do: ``alpha``, ``init_std``
+    and ``learning_rate`` mean the same on any rating scale, fitting ``a * y + b``
+    (``a > 0``) predicts ``a`` times the predictions plus ``b``, and multiplying
+    every sample weight by one constant changes nothing. Each user's and item's
+    penalty grows with its (weighted) number of ratings: this is the objective that
+    per-rating SGD regularisation minimises (Surprise's ``SVD``, whose ``reg_all``
+    is ``alpha * s`` and ``alpha_bias``) and the weighted-lambda regularisation of
+    ALS-WR (Spark's ALS). All solvers minimise it, so a tuned ``alpha`` means the
+    same whichever solver runs.
 
     Read more in the :ref:`User Guide <user_guide>`.
 
@@ -79,10 +90,12 @@ class MatrixFactorization(BaseFactorization):
         Conjugate-gradient steps per row and epoch with ``solver="cg"``.
 
     alpha : float, default=0.09
-        L2 penalty on the latent vectors, per rating. Must be positive.
+        L2 penalty on the latent vectors, per rating, for ratings in units of their
+        standard deviation (see the objective). Must be positive.
 
     alpha_bias : float, default=0.05
-        L2 penalty on the biases and feature coefficients, per rating.
+        L2 penalty on the biases and feature coefficients, per rating. Biases scale
+        with the ratings, so this penalty means the same in any units.
 
     fit_bias : bool, default=True
         Whether to learn user and item biases. The global mean is always used.
@@ -91,7 +104,7 @@ class MatrixFactorization(BaseFactorization):
         Which implicit-feedback terms to add. ``"users"`` (or ``True``) is SVD++'s
         (Koren 2008): user ``u``'s vector becomes :math:`p_u + z_u` with
         :math:`z_u = (\\sum_{j} w_{uj})^{-1/2} \\sum_{j} w_{uj} y_j` over the items
-        ``j`` the user rated in training (weighted by ``sample_weight``), one implicit
+        ``j`` the user rated in training (weighted by the relative weights), one implicit
         vector :math:`y_j` per item. ``"items"`` is its mirror image: item ``i``'s
         vector becomes :math:`q_i + h_i`, the normalised sum of implicit vectors
         :math:`x_u` of the users who rated it. ``"both"`` adds both. Unknown ids keep
@@ -131,10 +144,14 @@ class MatrixFactorization(BaseFactorization):
         ``max_iter`` epochs.
 
     learning_rate : float, default=0.005
-        SGD step size (``lr_all`` in Surprise). Only used by ``solver="sgd"``.
+        SGD step size on the standardised ratings. Surprise's ``lr_all`` on ratings
+        of spread :math:`s` takes the same steps on the vectors as
+        ``learning_rate = lr_all * s`` (and steps :math:`s` times larger on the
+        biases). Only used by ``solver="sgd"``.
 
     init_std : float, default=0.1
-        Standard deviation of the normal initial latent vectors.
+        Standard deviation of the normal initial latent vectors, in the units of the
+        standardised ratings.
 
     early_stopping : bool, default=False
         Whether to hold out ``validation_fraction`` of the ratings, monitor their RMSE
@@ -169,6 +186,10 @@ class MatrixFactorization(BaseFactorization):
     ----------
     global_mean_ : float
         Weighted mean of the training ratings.
+
+    rating_scale_ : float
+        Weighted standard deviation of the training ratings (1.0 if they are all
+        equal): the unit of the standardised ratings the solvers fit.
 
     user_bias_ : ndarray of shape (n_users,)
         Bias of each user in ``users_``.
@@ -216,7 +237,8 @@ class MatrixFactorization(BaseFactorization):
         Number of epochs run.
 
     loss_curve_ : list of float
-        Training objective (divided by the total sample weight) after each epoch. For
+        Training objective (divided by the total relative weight, in squared rating
+        units) after each epoch. For
         ``solver="sgd"`` the squared errors in it are those met during the epoch,
         each taken just before its rating's step (as scikit-learn's SGD estimators
         report their loss), which saves a pass over the ratings per epoch.
@@ -345,8 +367,9 @@ class MatrixFactorization(BaseFactorization):
             The ratings.
 
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each rating; an integer weight counts as that many
-            repeated rows.
+            Non-negative weight of each rating. Only ratios of weights matter: they
+            are divided by the mean of the positive ones. Without implicit feedback
+            an integer weight counts as that many repeated rows.
 
         Returns
         -------
@@ -419,8 +442,12 @@ class MatrixFactorization(BaseFactorization):
                 ),
                 verbose=self.verbose,
                 solver_name=self.solver,
+                loss_unit=train_set.rating_scale**2,
             )
-            full_vectors = solver.full_vectors(result.model)
+            # The solvers fitted standardised ratings; the fitted attributes are in
+            # rating units (and float64, whatever precision the solver trained in).
+            model = result.model.astype(np.float64).rescaled(train_set.rating_scale)
+            full_vectors = solver.full_vectors(model)
             # The rating indexes are the fit's largest arrays: free all but the
             # ratings grouped by user, which the fitted model keeps (recommend,
             # partial_fit), before the fitted attributes are built. SGD's shuffled
@@ -428,8 +455,8 @@ class MatrixFactorization(BaseFactorization):
             del solver
             by_user = data.by_user
             del data
-        self._set_fitted(train_set, by_user, result.model, *full_vectors)
-        self._set_feature_factors(train_set, result.model, attributes)
+        self._set_fitted(train_set, by_user, model, *full_vectors)
+        self._set_feature_factors(train_set, model, attributes)
         self.n_iter_ = result.n_iter
         self.loss_curve_ = result.loss_curve
         self.validation_scores_ = result.validation_scores
@@ -475,7 +502,8 @@ class MatrixFactorization(BaseFactorization):
             The ratings.
 
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each rating.
+            Non-negative weight of each rating, relative to the weights of ``fit``
+            (divided by the same mean).
 
         Returns
         -------
@@ -547,11 +575,17 @@ class MatrixFactorization(BaseFactorization):
         user_codes = lookup_codes(train_set.users, ratings.users)
         item_codes = lookup_codes(train_set.items, ratings.items)
         features = (ratings.features - train_set.feature_mean) / train_set.feature_scale
-        lower, upper = train_set.rating_range if self.clip else (-np.inf, np.inf)
+        # The model is scored in the standardised units it is fitted in.
+        target = (y - train_set.global_mean) / train_set.rating_scale
+        lower, upper = (
+            map(train_set.standardised, train_set.rating_range)
+            if self.clip
+            else (-np.inf, np.inf)
+        )
         out = np.empty(ratings.n_samples)
 
         def rmse(model: FactorModel) -> float:
-            base = train_set.global_mean + features @ model.coef
+            base = features @ model.coef
             user_vectors, item_vectors = full_vectors(model)
             users = (user_codes, user_vectors, model.user_bias)
             items = (item_codes, item_vectors, model.item_bias)
@@ -584,11 +618,10 @@ class MatrixFactorization(BaseFactorization):
                 upper,
                 out,
             )
-            return float(
-                np.sqrt(
-                    np.average((y - out) ** 2, weights=weight if weight.any() else None)
-                )
+            squared_error = np.average(
+                (target - out) ** 2, weights=weight if weight.any() else None
             )
+            return float(np.sqrt(squared_error) * train_set.rating_scale)
 
         return rmse
 
@@ -623,61 +656,63 @@ class MatrixFactorization(BaseFactorization):
                 f"warm_start=True needs the same n_components as the previous fit "
                 f"({self.user_factors_.shape[1]}), got {self.n_components}."
             )
-        for ids, previous_ids, bias, factors, previous_bias, previous_factors in (
+        previous = self._previous_model(train_set)
+        for ids, previous_ids, rows, previous_rows in (
             (
                 train_set.users,
                 self.users_,
-                model.user_bias,
-                model.user_factors,
-                self.user_bias_,
-                self.user_factors_,
+                (model.user_bias, model.user_factors, model.user_implicit),
+                (previous.user_bias, previous.user_factors, previous.user_implicit),
             ),
             (
                 train_set.items,
                 self.items_,
-                model.item_bias,
-                model.item_factors,
-                self.item_bias_,
-                self.item_factors_,
+                (model.item_bias, model.item_factors, model.item_implicit),
+                (previous.item_bias, previous.item_factors, previous.item_implicit),
             ),
         ):
             codes = lookup_codes(previous_ids, ids)
             known = codes >= 0
-            bias[known] = previous_bias[codes[known]]
-            factors[known] = previous_factors[codes[known]]
-        if model.coef.size == self.coef_.size:
-            model.coef[:] = self.coef_ * train_set.feature_scale
-            previous_factors = getattr(self, "feature_factors_", None)
-            if attributes is not None and previous_factors is not None:
-                scaled = previous_factors * train_set.feature_scale[:, None]
-                for side, side_attributes, vectors in zip(
-                    ("user", "item"),
-                    attributes,
-                    (model.user_attribute_factors, model.item_attribute_factors),
-                    strict=True,
-                ):
-                    # A column that describes the same side as before keeps its vector.
-                    columns = side_attributes.columns
-                    same = self.feature_sides_[columns] == side
-                    vectors[same] = scaled[columns[same]]
-        for ids, previous_ids, implicit, previous in (
-            (
-                train_set.items,
-                self.items_,
-                model.item_implicit,
-                self.item_implicit_factors_,
-            ),
-            (
-                train_set.users,
-                self.users_,
-                model.user_implicit,
-                self.user_implicit_factors_,
-            ),
+            for values, previous_values in zip(rows, previous_rows, strict=True):
+                # Implicit vectors only where both fits have the term.
+                if values.shape[0] and previous_values.shape[0]:
+                    values[known] = previous_values[codes[known]]
+        if model.coef.size != self.coef_.size:
+            return
+        model.coef[:] = previous.coef
+        if attributes is None or self.feature_factors_ is None:
+            return
+        for side, side_attributes, vectors in zip(
+            ("user", "item"),
+            attributes,
+            (model.user_attribute_factors, model.item_attribute_factors),
+            strict=True,
         ):
-            if implicit.shape[0] and previous is not None:
-                codes = lookup_codes(previous_ids, ids)
-                known = codes >= 0
-                implicit[known] = previous[codes[known]]
+            # A column that describes the same side as before keeps its vector.
+            columns = side_attributes.columns
+            same = self.feature_sides_[columns] == side
+            vectors[same] = previous.user_attribute_factors[columns[same]]
+
+    def _previous_model(self, train_set: TrainingSet) -> FactorModel:
+        """The fitted model in the standardised units of ``train_set``; its
+        ``user_attribute_factors`` hold the vector of every feature column."""
+        no_rows = np.zeros((0, self.n_components))
+        feature_scale = train_set.feature_scale
+        if self.coef_.size != feature_scale.size:  # not reused: see _reuse_previous
+            feature_scale = np.ones(self.coef_.size)
+        feature_factors = getattr(self, "feature_factors_", None)
+        return FactorModel(
+            user_bias=self.user_bias_,
+            item_bias=self.item_bias_,
+            user_factors=self.user_factors_,
+            item_factors=self.item_factors_,
+            coef=self.coef_ * feature_scale,
+            item_implicit=_or_empty(self.item_implicit_factors_, no_rows),
+            user_implicit=_or_empty(self.user_implicit_factors_, no_rows),
+            user_attribute_factors=_or_empty(
+                feature_factors, no_rows, scale=feature_scale[:, None]
+            ),
+        ).rescaled(1.0 / train_set.rating_scale)
 
     def _set_feature_factors(
         self,
@@ -723,8 +758,6 @@ class MatrixFactorization(BaseFactorization):
         user_vectors: np.ndarray,
         item_vectors: np.ndarray,
     ) -> None:
-        # Fitted attributes are float64 whatever precision the solver trained in.
-        model = model.astype(np.float64)
         sides = self._implicit_sides()
         self.item_implicit_factors_ = model.item_implicit if "users" in sides else None
         self.user_implicit_factors_ = model.user_implicit if "items" in sides else None
@@ -735,6 +768,8 @@ class MatrixFactorization(BaseFactorization):
             np.asarray(item_vectors, dtype=np.float64),
         )
         self.global_mean_ = train_set.global_mean
+        self.rating_scale_ = train_set.rating_scale
+        self._weight_scale = train_set.weight_scale
         self.users_ = train_set.users
         self.items_ = train_set.items
         self.user_bias_ = model.user_bias
@@ -749,6 +784,7 @@ class MatrixFactorization(BaseFactorization):
         # of the global mean (already) and the linear term (fixed from now on). The
         # index is the fit's own, so its targets can change in place.
         target = by_user.target
+        target *= train_set.rating_scale
         if model.coef.size:
             target -= by_user.gather(train_set.features @ model.coef)
         self._seen_target = target

@@ -118,10 +118,11 @@ class RatingData:
         Codes of each rating, in the original order.
     y : ndarray of float64
         The ratings.
-    offset : float
-        The global mean, subtracted from ``y`` to give the ``target`` of the solvers.
+    offset, scale : float
+        The global mean and the ratings' spread: the solvers' ``target`` is
+        ``(y - offset) / scale``.
     weight : ndarray of float64
-        Sample weights; a zero-stride view (see ``unit_weights``) when none were
+        Relative sample weights; a zero-stride view (see ``unit_weights``) when none were
         given, which the kernels read like any array.
     features : ndarray of float64 of shape (n_ratings, n_features)
         Standardised side features.
@@ -136,6 +137,7 @@ class RatingData:
     item_codes: np.ndarray
     y: np.ndarray
     offset: float
+    scale: float
     weight: np.ndarray
     features: np.ndarray
     n_users: int
@@ -164,6 +166,7 @@ class RatingData:
             self.user_codes,
             self.y,
             self.offset,
+            self.scale,
             item_indptr,
             *by_item_unsorted,
         )
@@ -220,12 +223,12 @@ class RatingData:
 
     @cached_property
     def target(self) -> np.ndarray:
-        """Ratings minus the global mean, in the original order.
+        """Standardised ratings, in the original order.
 
         Only the feature term and SGD need it; the alternating solvers without
         features work on the per-side copies alone.
         """
-        return self.y - self.offset
+        return (self.y - self.offset) / self.scale
 
     @property
     def n_ratings(self) -> int:

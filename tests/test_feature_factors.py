@@ -88,6 +88,7 @@ def _attribute_problem(seed=0):
         items.astype(np.int32),
         rng.randn(n),
         0.0,
+        1.0,
         rng.uniform(0.5, 2.0, n),
         np.zeros((n, 0)),
         n_users,

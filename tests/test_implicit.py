@@ -24,6 +24,7 @@ def small_data():
         pairs[:, 1].astype(np.int32),
         rng.randn(n),
         0.0,
+        1.0,
         rng.uniform(0.5, 2.0, n),
         np.zeros((n, 0)),
         n_users,
@@ -185,16 +186,18 @@ def test_predictions_follow_the_documented_model(planted, solver, sides):
     users = np.searchsorted(model.users_, X[:, 0])
     items = np.searchsorted(model.items_, X[:, 1])
     user_vectors, item_vectors = model.user_factors_, model.item_factors_
+    # The sums weigh the ratings by their relative weights (over the mean weight).
+    relative = weight / weight.mean()
     if sides in ("users", "both"):
         # z_u = (sum_j w_uj)^(-1/2) sum_j w_uj y_j over the user's training ratings.
         user_vectors = user_vectors + _implicit_sums(
-            users, items, weight, model.item_implicit_factors_
+            users, items, relative, model.item_implicit_factors_
         )
     else:
         assert model.item_implicit_factors_ is None
     if sides in ("items", "both"):
         item_vectors = item_vectors + _implicit_sums(
-            items, users, weight, model.user_implicit_factors_
+            items, users, relative, model.user_implicit_factors_
         )
     else:
         assert model.user_implicit_factors_ is None

@@ -28,6 +28,7 @@ def small_problem():
         items,
         target,
         0.0,
+        1.0,
         weight,
         np.zeros((len(pairs), 0)),
         n_users,
@@ -303,7 +304,7 @@ def test_sgd_epoch_visits_every_rating_once():
         rng.randint(0, 20, n).astype(np.int32),
     )
     data = RatingData(
-        users, items, rng.randn(n), 0.0, np.ones(n), np.zeros((n, 0)), 30, 20, 2, 2
+        users, items, rng.randn(n), 0.0, 1.0, np.ones(n), np.zeros((n, 0)), 30, 20, 2, 2
     )
     solver = SGDSolver(
         data,

@@ -134,9 +134,13 @@ def test_loss_curve_is_the_documented_objective():
     pred = model.predict(X)
     counts_u = np.bincount(X[:, 0], weights=w)
     counts_i = np.bincount(X[:, 1], weights=w)
+    # In rating units the factors' penalty is alpha times the ratings' spread.
+    spread = np.sqrt(np.average((y - np.average(y, weights=w)) ** 2, weights=w))
+    assert model.rating_scale_ == pytest.approx(spread, rel=1e-12)
     expected = (
         w @ (y - pred) ** 2
         + 0.1
+        * spread
         * (
             counts_u @ (model.user_factors_**2).sum(1)
             + counts_i @ (model.item_factors_**2).sum(1)

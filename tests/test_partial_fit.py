@@ -21,10 +21,11 @@ def _fitted(X, y, **params):
     return MatrixFactorization(n_components=3, random_state=0, **params).fit(X, y)
 
 
-def _ridge(other_vectors, other_bias, target, weight):
-    """The exact solution of one row's problem: (bias, vector)."""
+def _ridge(model, other_vectors, other_bias, target, weight):
+    """The exact solution of one row's problem in rating units: (bias, vector)."""
     z = np.hstack([np.ones((len(target), 1)), other_vectors])
-    penalty = np.full(z.shape[1], ALPHA)
+    # alpha is set for standardised ratings: in rating units it scales with them.
+    penalty = np.full(z.shape[1], ALPHA * model.rating_scale_)
     penalty[0] = ALPHA_BIAS
     gram = z.T @ (weight[:, None] * z) + weight.sum() * np.diag(penalty)
     solution = np.linalg.solve(gram, z.T @ (weight * (target - other_bias)))
@@ -39,6 +40,7 @@ def _user_solution(model, X, y, weight, user):
     rows = X[:, 0] == user
     items = [_row(model, model.items_, i) for i in X[rows, 1]]
     return _ridge(
+        model,
         model.item_factors_[items],
         model.item_bias_[items],
         y[rows] - model.global_mean_,
@@ -85,6 +87,7 @@ def test_new_items_are_solved_after_the_users(ratings):
     assert model.items_[-1] == "film"
     users = [_row(model, model.users_, u) for u in (1, 2, 3)]
     bias, vector = _ridge(
+        model,
         model.user_factors_[users],
         model.user_bias_[users],
         np.array([5.0, 4.0, 5.0]) - model.global_mean_,
@@ -97,6 +100,7 @@ def test_new_items_are_solved_after_the_users(ratings):
     model.partial_fit(np.array([[4, "film"]], dtype=object), [1.0])
     users = [_row(model, model.users_, u) for u in (1, 2, 3, 4)]
     bias, _ = _ridge(
+        model,
         model.user_factors_[users],
         model.user_bias_[users],
         np.array([5.0, 4.0, 5.0, 1.0]) - model.global_mean_,

@@ -19,7 +19,7 @@ def _data(weight):
     users = rng.randint(0, 20, n).astype(np.int32)
     items = rng.randint(0, 30, n).astype(np.int32)
     y = rng.uniform(1, 5, n)
-    return RatingData(users, items, y, 3.0, weight, np.zeros((n, 0)), 20, 30, 4, 3)
+    return RatingData(users, items, y, 3.0, 1.0, weight, np.zeros((n, 0)), 20, 30, 4, 3)
 
 
 def test_side_index_groups_rows_and_sorts_each_by_the_other_side():

@@ -54,19 +54,20 @@ def scatter_by_key(keys, indptr, order):
 
 @numba.njit(cache=True, nogil=True)
 def scatter_ratings_by_key(
-    keys, other, values, offset, indptr, out_order, out_other, out_values
+    keys, other, values, offset, scale, indptr, out_order, out_other, out_values
 ):
     """Group ratings by ``keys``, stably, carrying what the rows need.
 
     Like :func:`scatter_by_key` into ``out_order``; ``out_other`` and
-    ``out_values`` receive ``other`` and ``values - offset`` in the same order.
+    ``out_values`` receive ``other`` and ``(values - offset) / scale`` in the same
+    order.
     """
     fill = indptr[:-1].copy()
     for n in range(keys.shape[0]):
         p = fill[keys[n]]
         out_order[p] = n
         out_other[p] = other[n]
-        out_values[p] = values[n] - offset
+        out_values[p] = (values[n] - offset) / scale
         fill[keys[n]] = p + 1
 
 

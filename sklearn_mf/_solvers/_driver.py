@@ -50,10 +50,13 @@ def train(
     validation_rmse: Callable[[FactorModel], float] | None,
     verbose: int,
     solver_name: str,
+    loss_unit: float = 1.0,
 ) -> TrainingResult:
     """Run ``solver.epoch`` until the stopping rule fires or ``max_iter`` epochs pass.
 
-    Each epoch returns its training loss, which goes into the loss curve.
+    Each epoch returns its training loss, which goes into the loss curve times
+    ``loss_unit`` (the squared rating scale, for a solver fitting standardised
+    ratings).
 
     Without a validation set, training stops once the training loss has failed to
     improve by ``tol`` (relative) for ``n_iter_no_change`` epochs; with one, the same
@@ -73,6 +76,7 @@ def train(
                 f"solver={solver_name!r} diverged at epoch {epoch}: the training loss "
                 f"became {loss}. Lower learning_rate or raise alpha."
             )
+        loss *= loss_unit
         loss_curve.append(loss)
         message = f"Epoch {epoch}: loss {loss:.6f}"
         if scores is not None:

@@ -7,6 +7,9 @@ import numpy as np
 from .._kernels._predict import predict_codes, row_squared_errors
 from .._ratings import RatingData
 
+# The parameters that enter a prediction linearly; the others enter through products.
+_LINEAR = frozenset({"user_bias", "item_bias", "coef"})
+
 
 @dataclass
 class FactorModel:
@@ -18,7 +21,9 @@ class FactorModel:
     when its term is off.
 
     The global mean is not part of it: it is fixed to the weighted mean rating and
-    subtracted from the targets before any solver runs.
+    subtracted from the targets before any solver runs. The solvers fit ratings
+    divided by their spread (see ``TrainingSet``); :meth:`rescaled` turns such a
+    model into rating units.
     """
 
     user_bias: np.ndarray
@@ -38,6 +43,18 @@ class FactorModel:
         """The model with every array in ``dtype`` (copies only where it changes)."""
         return FactorModel(
             *(getattr(self, f.name).astype(dtype, copy=False) for f in fields(self))
+        )
+
+    def rescaled(self, scale: float) -> "FactorModel":
+        """The model of the ratings multiplied by ``scale``: biases and coefficients
+        times ``scale``, every vector times its square root, so that each product of
+        a user's and an item's vectors scales by ``scale`` too. New arrays."""
+        root = np.sqrt(scale)
+        return FactorModel(
+            *(
+                getattr(self, f.name) * (scale if f.name in _LINEAR else root)
+                for f in fields(self)
+            )
         )
 
     def is_finite(self) -> bool:

@@ -46,6 +46,15 @@ class PosteriorSide:
     vectors: np.ndarray
     vector_variance: np.ndarray
 
+    def rescaled(self, scale: float) -> "PosteriorSide":
+        """The side for ratings multiplied by ``scale`` (see ``Posterior.rescaled``)."""
+        return PosteriorSide(
+            self.bias * scale,
+            self.bias_variance * scale**2,
+            self.vectors * np.sqrt(scale),
+            self.vector_variance * scale,
+        )
+
 
 @dataclass
 class Posterior:
@@ -57,6 +66,20 @@ class Posterior:
     item_interaction: np.ndarray
     coef: np.ndarray
     noise_variance: float
+
+    def rescaled(self, scale: float) -> "Posterior":
+        """The posterior of the ratings multiplied by ``scale``: biases and
+        coefficients times ``scale``, vectors times its square root (their products
+        times ``scale``), variances accordingly."""
+        root = np.sqrt(scale)
+        return Posterior(
+            self.users.rescaled(scale),
+            self.items.rescaled(scale),
+            self.user_interaction * root,
+            self.item_interaction * root,
+            self.coef * scale,
+            self.noise_variance * scale**2,
+        )
 
 
 class PosteriorSummary:
