@@ -66,7 +66,12 @@ def silence_expected_warnings() -> None:
 
 
 def protocol(dataset: str) -> str:
-    if dataset == "ml-100k":
+    return protocol_text(kfold=dataset == "ml-100k")
+
+
+def protocol_text(kfold: bool) -> str:
+    """How ``make_splits(n, kfold)`` splits the rows, for the reports."""
+    if kfold:
         return (
             "KFold(5, shuffle=True, random_state=0) over rows; metrics pooled over "
             "all test rows, seconds summed over folds"
@@ -110,9 +115,14 @@ def load_dataset(dataset: str) -> tuple[pd.DataFrame, pd.Series]:
 
 
 def splits_for(dataset: str, n_samples: int) -> list[Split]:
-    if dataset == "ml-100k":
-        kfold = KFold(5, shuffle=True, random_state=0)
-        return list(kfold.split(np.arange(n_samples)))
+    return make_splits(n_samples, kfold=dataset == "ml-100k")
+
+
+def make_splits(n_samples: int, kfold: bool) -> list[Split]:
+    """The 5 shuffled folds (``kfold``), or the one 90/10 split of the row indices."""
+    if kfold:
+        folds = KFold(5, shuffle=True, random_state=0)
+        return list(folds.split(np.arange(n_samples)))
     train, test = train_test_split(np.arange(n_samples), test_size=0.1, random_state=0)
     return [(train, test)]
 

@@ -3,12 +3,14 @@
 The copies in ``../shared/data`` are not the official archives (see each folder's
 SOURCE.txt), so they get no public loader in the package: benchmarks read them here.
 Every reader returns ``X`` (a DataFrame of user and item ids) and ``y`` (the ratings).
+``ml-100k-1to100`` is a variant, not a file: ML-100K rescaled to 1..100.
 """
 
 from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -64,8 +66,27 @@ def _movielens(variant: str):
     return lambda: fetch_movielens(variant, download_if_missing=False, return_X_y=True)
 
 
-LOADERS = {
+Loader = Callable[[], tuple[pd.DataFrame, pd.Series]]
+
+
+def rescaled(
+    loader: Loader, old: tuple[float, float], new: tuple[float, float]
+) -> Loader:
+    """``loader`` with its ratings mapped linearly from the range ``old`` onto ``new``."""
+    (old_low, old_high), (new_low, new_high) = old, new
+
+    def load_rescaled() -> tuple[pd.DataFrame, pd.Series]:
+        X, y = loader()
+        return X, new_low + (new_high - new_low) * (y - old_low) / (old_high - old_low)
+
+    return load_rescaled
+
+
+LOADERS: dict[str, Loader] = {
     "ml-100k": _movielens("100k"),
+    # Not a file of its own: ML-100K's 1..5 stars as 1..100 points, the same data on
+    # another scale (a scale-free model scores the same RMSE / std on both).
+    "ml-100k-1to100": rescaled(_movielens("100k"), (1, 5), (1, 100)),
     "ml-1m": _movielens("1m"),
     "ml-latest-small": _movielens("latest-small"),
     "jester-1": load_jester,

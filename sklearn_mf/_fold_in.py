@@ -133,7 +133,7 @@ def _solve_rows(
         other.vectors,
         # The history is in rating units: alpha, set for standardised ratings, acts
         # there as alpha * rating_scale_ (alpha_bias is the same in both).
-        estimator.alpha * estimator.rating_scale_,
+        estimator.alpha_ * estimator.rating_scale_,
         estimator.alpha_bias,
         estimator.fit_bias,
         prior if side.columns.size else np.zeros((0, k)),

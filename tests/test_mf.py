@@ -268,7 +268,8 @@ def test_integer_weights_equal_repeated_rows(planted):
     X, y, _ = planted
     X, y = X[:3000], y[:3000]
     weight = np.random.RandomState(0).randint(0, 3, len(y))
-    params = dict(n_components=4, max_iter=6, tol=None, random_state=0)
+    # A fixed alpha: "auto" holds out a random slice, which differs between the two.
+    params = dict(n_components=4, alpha=0.1, max_iter=6, tol=None, random_state=0)
     weighted = MatrixFactorization(**params).fit(X, y, sample_weight=weight)
     repeated = MatrixFactorization(**params).fit(
         np.repeat(X, weight, axis=0), np.repeat(y, weight)
@@ -375,6 +376,7 @@ def test_verbose_prints_one_line_per_epoch(planted, capsys):
     X, y, _ = planted
     MatrixFactorization(
         n_components=2,
+        alpha=0.1,
         max_iter=3,
         tol=None,
         verbose=1,
@@ -386,6 +388,17 @@ def test_verbose_prints_one_line_per_epoch(planted, capsys):
     assert re.fullmatch(
         r"Epoch 1: loss [\d.]+, validation RMSE [\d.]+, [\d.]+ s", lines[0]
     )
+
+
+def test_verbose_prints_each_penalty_tried(planted, capsys):
+    X, y, _ = planted
+    model = MatrixFactorization(n_components=2, max_iter=3, tol=None, verbose=1)
+    model.fit(X, y)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == len(model.alpha_scores_) + 3
+    for line, alpha in zip(lines, model.alpha_scores_, strict=False):
+        assert re.fullmatch(rf"alpha={alpha}: held-out RMSE [\d.]+", line)
+    assert lines[-3].startswith("Epoch 1: loss")
 
 
 def test_max_iter_without_convergence_warns(planted):
@@ -412,3 +425,33 @@ def test_sgd_divergence_raises_a_clear_error(planted):
     )
     with pytest.raises(ValueError, match="diverged.*learning_rate"):
         model.fit(X, y)
+
+
+def test_auto_alpha_refits_all_ratings_with_the_best_penalty_tried(planted):
+    X, y, _ = planted
+    auto = MatrixFactorization(n_components=3, random_state=0).fit(X, y)
+    assert auto.alpha_ == min(auto.alpha_scores_, key=auto.alpha_scores_.get)
+    assert len(auto.alpha_scores_) >= 3  # the start and a step each way at least
+    fixed = MatrixFactorization(n_components=3, alpha=auto.alpha_, random_state=0)
+    fixed.fit(X, y)
+    assert fixed.alpha_ == auto.alpha_ and fixed.alpha_scores_ is None
+    np.testing.assert_array_equal(auto.predict(X), fixed.predict(X))
+
+
+def test_auto_alpha_shrinks_the_vectors_when_ratings_have_no_interactions():
+    # Biases plus noise: any latent vector only fits the noise.
+    rng = np.random.RandomState(0)
+    users, items = rng.randint(0, 60, 3000), rng.randint(0, 40, 3000)
+    y = rng.randn(60)[users] + rng.randn(40)[items] + rng.randn(3000)
+    X = np.column_stack([users, items])
+    model = MatrixFactorization(n_components=8, random_state=0).fit(X, y)
+    assert model.alpha_ > 0.1  # up the ladder, towards the bias-only model
+    bias_only = MatrixFactorization(n_components=0, random_state=0).fit(X, y)
+    assert model.alpha_scores_[model.alpha_] < model.alpha_scores_[0.08]
+    np.testing.assert_allclose(model.predict(X), bias_only.predict(X), atol=0.05)
+
+
+def test_auto_alpha_without_ratings_to_hold_out_takes_the_start():
+    model = MatrixFactorization(n_components=2, random_state=0)
+    model.fit([[0, 0]], [3.0])
+    assert model.alpha_ == 0.08 and model.alpha_scores_ is None

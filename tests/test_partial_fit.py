@@ -6,7 +6,7 @@ import pytest
 from sklearn_mf import MatrixFactorization
 from sklearn_mf.datasets import make_ratings
 
-ALPHA, ALPHA_BIAS = 0.09, 0.05
+ALPHA_BIAS = 0.05
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def _ridge(model, other_vectors, other_bias, target, weight):
     """The exact solution of one row's problem in rating units: (bias, vector)."""
     z = np.hstack([np.ones((len(target), 1)), other_vectors])
     # alpha is set for standardised ratings: in rating units it scales with them.
-    penalty = np.full(z.shape[1], ALPHA * model.rating_scale_)
+    penalty = np.full(z.shape[1], model.alpha_ * model.rating_scale_)
     penalty[0] = ALPHA_BIAS
     gram = z.T @ (weight[:, None] * z) + weight.sum() * np.diag(penalty)
     solution = np.linalg.solve(gram, z.T @ (weight * (target - other_bias)))
