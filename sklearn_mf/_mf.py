@@ -10,8 +10,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 
+from ._alpha_search import SEARCH_TOL, search_alpha
 from ._alpha_search import START as AUTO_START
-from ._alpha_search import search_alpha
 from ._attributes import SideAttributes, describe_unknown, find_attributes
 from ._base import (
     COMMON_CONSTRAINTS,
@@ -59,6 +59,40 @@ def _held_out(ratings: RatingInput, y, sample_weight, fraction: float, seed: int
         return None
     validation = (val_ratings, y[parts[1]], sample_weight[parts[1]])
     return train_ratings, y[parts[0]], train_weight, validation
+
+
+def _carry_over(
+    model: FactorModel,
+    train_set: TrainingSet,
+    source: FactorModel,
+    source_users: np.ndarray,
+    source_items: np.ndarray,
+) -> None:
+    """Give the ids of ``train_set`` that ``source`` knows (``source_users``,
+    ``source_items``) their biases, factors and implicit vectors in ``source``, and
+    ``model`` the coefficients of ``source`` when they are as many."""
+    for ids, source_ids, rows, source_rows in (
+        (
+            train_set.users,
+            source_users,
+            (model.user_bias, model.user_factors, model.user_implicit),
+            (source.user_bias, source.user_factors, source.user_implicit),
+        ),
+        (
+            train_set.items,
+            source_items,
+            (model.item_bias, model.item_factors, model.item_implicit),
+            (source.item_bias, source.item_factors, source.item_implicit),
+        ),
+    ):
+        codes = lookup_codes(source_ids, ids)
+        known = codes >= 0
+        for values, source_values in zip(rows, source_rows, strict=True):
+            # Implicit vectors only where both models have the term.
+            if values.shape[0] and source_values.shape[0]:
+                values[known] = source_values[codes[known]]
+    if model.coef.size == source.coef.size:
+        model.coef[:] = source.coef
 
 
 def _or_empty(values: np.ndarray | None, empty: np.ndarray, scale=1.0) -> np.ndarray:
@@ -125,13 +159,17 @@ class MatrixFactorization(BaseFactorization):
     alpha : float or "auto", default="auto"
         L2 penalty on the latent vectors, per rating, for ratings in units of their
         standard deviation (see the objective). Must be positive. ``"auto"`` holds
-        out ``validation_fraction`` of the ratings, fits the rest with penalties
-        from a geometric ladder (0.08 times powers of 1.4: up from 0.08 while the
-        held-out RMSE falls, else down while it falls, each fit starting from the
-        previous one), and fits all the ratings with the best of them,
-        ``alpha_``. A penalty large enough to shrink every vector to zero is the
-        bias-only model, so the choice does not lose to it on the held-out
-        ratings. The search costs about two to four fits more.
+        out ``validation_fraction`` of the ratings and fits the rest with penalties
+        from a geometric ladder, 0.08 times powers of 1.4 (up from 0.08 while the
+        held-out error stays within a standard error of the best so far, then down
+        while it falls; each fit starts from the previous one). The chosen penalty,
+        ``alpha_``, is the largest within one standard error of the best (paired
+        over the held-out ratings), and all the ratings are then fitted with it,
+        starting from its fit. The top of the ladder shrinks every vector to zero,
+        so when the factors do not measurably help, the model is the bias-only one.
+        The search costs about one to two fits more (see ``benchmarks/``). The
+        held-out slice is drawn from the known users and items alike; tune
+        ``alpha`` by cross-validation (``GroupKFold``) for cold-start use.
 
     alpha_bias : float, default=0.05
         L2 penalty on the biases and feature coefficients, per rating. Biases scale
@@ -441,7 +479,9 @@ class MatrixFactorization(BaseFactorization):
             )
         ratings, y, sample_weight = self._validate_fit_input(X, y, sample_weight)
         seeds = _Seeds(*check_random_state(self.random_state).randint(SEED_MAX, size=3))
-        alpha, alpha_scores = self._choose_alpha(ratings, y, sample_weight, seeds)
+        alpha, alpha_scores, held_out_fit = self._choose_alpha(
+            ratings, y, sample_weight, seeds
+        )
         ratings, y, sample_weight, validation = self._split_validation(
             ratings, y, sample_weight, seeds.split
         )
@@ -449,8 +489,18 @@ class MatrixFactorization(BaseFactorization):
         attributes = self._attributes(train_set)
         with numba_threads(self.n_jobs, single_blas_thread=True) as n_threads:
             data = train_set.rating_data(self.n_components, 4 * n_threads)
+            model = self._fresh_model(train_set, data, seeds.init, attributes)
+            if held_out_fit is not None:
+                # All the ratings start from the search's fit of most of them.
+                _carry_over(model, train_set, *held_out_fit)
             result, solver = self._train(
-                train_set, data, attributes, alpha, seeds, validation
+                train_set,
+                data,
+                attributes,
+                alpha,
+                seeds.order,
+                validation,
+                model,
             )
             # The solvers fitted standardised ratings; the fitted attributes are in
             # rating units (and float64, whatever precision the solver trained in).
@@ -491,32 +541,46 @@ class MatrixFactorization(BaseFactorization):
             train_set.features,
         )
 
+    def _fresh_model(
+        self,
+        train_set: TrainingSet,
+        data: RatingData,
+        seed: int,
+        attributes: tuple[SideAttributes, SideAttributes] | None,
+    ) -> FactorModel:
+        """The initial model of a fit (the previous fit's with ``warm_start``)."""
+        dtype = solver_class(self.solver, self._implicit_sides()).dtype
+        model = self._initial_model(train_set, seed, dtype, attributes)
+        # The objective does not involve rows without weight; zero vectors make
+        # them predict like unknown ids, whichever solver runs.
+        model.user_factors[data.user_weight == 0] = 0.0
+        model.item_factors[data.item_weight == 0] = 0.0
+        return model
+
     def _train(
         self,
         train_set: TrainingSet,
         data: RatingData,
         attributes: tuple[SideAttributes, SideAttributes] | None,
         alpha: float,
-        seeds: "_Seeds",
+        order_seed: int,
         validation,
-        start: FactorModel | None = None,
-        verbose: int | None = None,
+        model: FactorModel,
+        searching: bool = False,
     ) -> tuple[TrainingResult, object]:
         """Fit the standardised ratings of ``train_set`` with the factor penalty
-        ``alpha``, from ``start`` (left unchanged) or from the initial model; return
-        the training result and the solver. ``verbose`` defaults to the
-        estimator's."""
+        ``alpha``, starting from ``model`` (which the solver updates in place);
+        return the training result and the solver.
+
+        The fits of the penalty search (``searching``) only have to rank the
+        penalties: they stop at a looser tolerance, after one epoch without
+        improvement, and print their epochs from ``verbose=2`` on.
+        """
+        tol, patience, verbose = self.tol, self.n_iter_no_change, self.verbose
+        if searching:
+            tol = None if tol is None else max(tol, SEARCH_TOL)
+            patience, verbose = 1, max(verbose - 1, 0)
         solver_type = solver_class(self.solver, self._implicit_sides())
-        if start is None:
-            model = self._initial_model(
-                train_set, seeds.init, solver_type.dtype, attributes
-            )
-            # The objective does not involve rows without weight; zero vectors make
-            # them predict like unknown ids, whichever solver runs.
-            model.user_factors[data.user_weight == 0] = 0.0
-            model.item_factors[data.item_weight == 0] = 0.0
-        else:
-            model = start.copy()
         solver = solver_type(
             data,
             alpha=alpha,
@@ -528,35 +592,41 @@ class MatrixFactorization(BaseFactorization):
             ),
             attributes=attributes,
             learning_rate=self.learning_rate,
-            random_state=np.random.RandomState(seeds.order),
+            random_state=np.random.RandomState(order_seed),
             cg_steps=self.cg_steps if self.solver == "cg" else None,
         )
         result = train(
             solver,
             model,
             max_iter=self.max_iter,
-            tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
+            tol=tol,
+            n_iter_no_change=patience,
             validation_rmse=self._validation_scorer(
                 train_set, validation, solver.full_vectors, attributes
             ),
-            verbose=self.verbose if verbose is None else verbose,
+            verbose=verbose,
             solver_name=self.solver,
             loss_unit=train_set.rating_scale**2,
         )
         return result, solver
 
     def _choose_alpha(
-        self, ratings: RatingInput, y, sample_weight, seeds: "_Seeds"
-    ) -> tuple[float, dict[float, float] | None]:
-        """``alpha``, or with ``alpha="auto"`` the penalty of the ladder with the
-        lowest RMSE on ``validation_fraction`` of the ratings held out, and the RMSE
-        of each penalty tried."""
+        self, ratings: RatingInput, y, sample_weight, seeds: _Seeds
+    ) -> tuple[float, dict[float, float] | None, tuple | None]:
+        """``(alpha_, alpha_scores_, held-out fit)``.
+
+        With ``alpha="auto"``: the penalty of the ladder with the lowest RMSE on
+        ``validation_fraction`` of the ratings held out, the RMSE of each penalty
+        tried, and the fit of the other ratings with the chosen penalty (its model,
+        users and items), from which the fit of all the ratings starts.
+        """
         if self.alpha != "auto":
-            return self.alpha, None
-        split = _held_out(ratings, y, sample_weight, self.validation_fraction, seeds)
+            return self.alpha, None, None
+        split = _held_out(
+            ratings, y, sample_weight, self.validation_fraction, seeds.split
+        )
         if split is None:  # too few ratings to hold any out
-            return AUTO_START, None
+            return AUTO_START, None, None
         train_ratings, train_y, train_weight, validation = split
         train_set = TrainingSet(train_ratings, train_y, train_weight)
         attributes = self._attributes(train_set)
@@ -564,25 +634,35 @@ class MatrixFactorization(BaseFactorization):
             data = train_set.rating_data(self.n_components, 4 * n_threads)
 
             def score(alpha: float, start: FactorModel | None):
-                # The search's epochs are printed from verbose=2 on.
+                model = (
+                    self._fresh_model(train_set, data, seeds.init, attributes)
+                    if start is None
+                    else start.copy()
+                )
                 result, solver = self._train(
                     train_set,
                     data,
                     attributes,
                     alpha,
-                    seeds,
+                    seeds.order,
                     None,
-                    start,
-                    verbose=max(self.verbose - 1, 0),
+                    model,
+                    searching=True,
                 )
-                rmse = self._validation_scorer(
+                errors = self._held_out_errors(
                     train_set, validation, solver.full_vectors, attributes
                 )(result.model)
                 if self.verbose:
+                    rmse = np.sqrt(errors.mean()) * train_set.rating_scale
                     print(f"alpha={alpha}: held-out RMSE {rmse:.5f}")
-                return rmse, result.model
+                return errors, result.model
 
-            return search_alpha(score)
+            alpha, mean_errors, model = search_alpha(score)
+        scores = {
+            alpha: float(np.sqrt(error) * train_set.rating_scale)
+            for alpha, error in mean_errors.items()
+        }
+        return alpha, scores, (model, train_set.users, train_set.items)
 
     def _without_implicit_feedback(self) -> bool:
         if implicit_sides(self.implicit_feedback):
@@ -671,9 +751,26 @@ class MatrixFactorization(BaseFactorization):
         full_vectors,
         attributes: tuple[SideAttributes, SideAttributes] | None,
     ):
+        """The validation RMSE (in rating units) of a model, for early stopping."""
         if validation is None:
             return None
+        errors = self._held_out_errors(train_set, validation, full_vectors, attributes)
+        return lambda model: float(
+            np.sqrt(errors(model).mean()) * train_set.rating_scale
+        )
+
+    def _held_out_errors(
+        self,
+        train_set: TrainingSet,
+        validation,
+        full_vectors,
+        attributes: tuple[SideAttributes, SideAttributes] | None,
+    ):
+        """A function of a model: the squared error of each held-out rating, in
+        standardised units, times its weight over their mean (so that the mean of
+        these is the weighted mean squared error)."""
         ratings, y, weight = validation
+        relative_weight = weight / weight.mean() if weight.any() else 1.0
         user_codes = lookup_codes(train_set.users, ratings.users)
         item_codes = lookup_codes(train_set.items, ratings.items)
         features = (ratings.features - train_set.feature_mean) / train_set.feature_scale
@@ -686,7 +783,7 @@ class MatrixFactorization(BaseFactorization):
         )
         out = np.empty(ratings.n_samples)
 
-        def rmse(model: FactorModel) -> float:
+        def errors(model: FactorModel) -> np.ndarray:
             base = features @ model.coef
             user_vectors, item_vectors = full_vectors(model)
             users = (user_codes, user_vectors, model.user_bias)
@@ -720,12 +817,9 @@ class MatrixFactorization(BaseFactorization):
                 upper,
                 out,
             )
-            squared_error = np.average(
-                (target - out) ** 2, weights=weight if weight.any() else None
-            )
-            return float(np.sqrt(squared_error) * train_set.rating_scale)
+            return relative_weight * (target - out) ** 2
 
-        return rmse
+        return errors
 
     def _initial_model(
         self,
@@ -759,30 +853,12 @@ class MatrixFactorization(BaseFactorization):
                 f"({self.user_factors_.shape[1]}), got {self.n_components}."
             )
         previous = self._previous_model(train_set)
-        for ids, previous_ids, rows, previous_rows in (
-            (
-                train_set.users,
-                self.users_,
-                (model.user_bias, model.user_factors, model.user_implicit),
-                (previous.user_bias, previous.user_factors, previous.user_implicit),
-            ),
-            (
-                train_set.items,
-                self.items_,
-                (model.item_bias, model.item_factors, model.item_implicit),
-                (previous.item_bias, previous.item_factors, previous.item_implicit),
-            ),
+        _carry_over(model, train_set, previous, self.users_, self.items_)
+        if (
+            attributes is None
+            or self.feature_factors_ is None
+            or model.coef.size != self.coef_.size
         ):
-            codes = lookup_codes(previous_ids, ids)
-            known = codes >= 0
-            for values, previous_values in zip(rows, previous_rows, strict=True):
-                # Implicit vectors only where both fits have the term.
-                if values.shape[0] and previous_values.shape[0]:
-                    values[known] = previous_values[codes[known]]
-        if model.coef.size != self.coef_.size:
-            return
-        model.coef[:] = previous.coef
-        if attributes is None or self.feature_factors_ is None:
             return
         for side, side_attributes, vectors in zip(
             ("user", "item"),

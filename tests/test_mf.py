@@ -82,7 +82,9 @@ def test_alternating_training_loss_never_increases(planted, solver, with_feature
 @pytest.mark.parametrize("options", [{}, {"implicit_feedback": "both"}])
 def test_cg_reads_large_factor_matrices_in_float32(planted, monkeypatch, options):
     X, y, _ = planted
-    params = dict(n_components=8, max_iter=10, tol=None, random_state=0, **options)
+    params = dict(
+        n_components=8, alpha=0.08, max_iter=10, tol=None, random_state=0, **options
+    )
     exact = MatrixFactorization(**params).fit(X, y)
     # Every matrix counts as large: the path fits of millions of ratings take.
     monkeypatch.setattr(_als, "FLOAT32_GATHER_BYTES", 0)
@@ -429,13 +431,19 @@ def test_sgd_divergence_raises_a_clear_error(planted):
 
 def test_auto_alpha_refits_all_ratings_with_the_best_penalty_tried(planted):
     X, y, _ = planted
-    auto = MatrixFactorization(n_components=3, random_state=0).fit(X, y)
-    assert auto.alpha_ == min(auto.alpha_scores_, key=auto.alpha_scores_.get)
+    params = dict(n_components=3, tol=1e-6, max_iter=300, random_state=0)
+    auto = MatrixFactorization(**params).fit(X, y)
+    best = min(auto.alpha_scores_, key=auto.alpha_scores_.get)
+    # The largest penalty within a standard error of the best (planted data are
+    # precise: a close second at most).
+    assert auto.alpha_ >= best
+    assert auto.alpha_scores_[auto.alpha_] < 1.02 * auto.alpha_scores_[best]
     assert len(auto.alpha_scores_) >= 3  # the start and a step each way at least
-    fixed = MatrixFactorization(n_components=3, alpha=auto.alpha_, random_state=0)
-    fixed.fit(X, y)
+    fixed = MatrixFactorization(alpha=auto.alpha_, **params).fit(X, y)
     assert fixed.alpha_ == auto.alpha_ and fixed.alpha_scores_ is None
-    np.testing.assert_array_equal(auto.predict(X), fixed.predict(X))
+    # The final fit starts from the search's, not afresh: the same minimum.
+    assert auto.loss_curve_[-1] == pytest.approx(fixed.loss_curve_[-1], rel=1e-5)
+    np.testing.assert_allclose(auto.predict(X), fixed.predict(X), atol=1e-3)
 
 
 def test_auto_alpha_shrinks_the_vectors_when_ratings_have_no_interactions():
@@ -445,10 +453,11 @@ def test_auto_alpha_shrinks_the_vectors_when_ratings_have_no_interactions():
     y = rng.randn(60)[users] + rng.randn(40)[items] + rng.randn(3000)
     X = np.column_stack([users, items])
     model = MatrixFactorization(n_components=8, random_state=0).fit(X, y)
-    assert model.alpha_ > 0.1  # up the ladder, towards the bias-only model
+    # The top of the ladder: no penalty did measurably better on the held-out slice.
+    assert model.alpha_ == max(model.alpha_scores_) > 0.5
+    assert np.abs(model.user_factors_).max() < 1e-6
     bias_only = MatrixFactorization(n_components=0, random_state=0).fit(X, y)
-    assert model.alpha_scores_[model.alpha_] < model.alpha_scores_[0.08]
-    np.testing.assert_allclose(model.predict(X), bias_only.predict(X), atol=0.05)
+    np.testing.assert_allclose(model.predict(X), bias_only.predict(X), atol=1e-3)
 
 
 def test_auto_alpha_without_ratings_to_hold_out_takes_the_start():
