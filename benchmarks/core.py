@@ -85,8 +85,8 @@ SCHEDULES: dict[str, tuple[str, ...]] = {
 def all_models() -> dict[str, Model]:
     models = [
         ours_model(OURS_DEFAULT, OUR_PARAMS[OURS_DEFAULT]),
-        ours_model(OURS_SGD, OUR_PARAMS[OURS_SGD]),
-        ours_model(OURS_SGD_2, OUR_PARAMS[OURS_SGD_2]),
+        ours_model(OURS_SGD, OUR_PARAMS[OURS_SGD], peer_units=True),
+        ours_model(OURS_SGD_2, OUR_PARAMS[OURS_SGD_2], peer_units=True),
         surprise_model(SVD_NAME, lambda: SVD(random_state=0)),
         # verbose=False only silences its "Estimating biases" print.
         surprise_model(BASELINE_NAME, lambda: BaselineOnly(verbose=False)),

@@ -43,7 +43,8 @@ def _frame(X: pd.DataFrame, y: pd.Series | None = None) -> pd.DataFrame:
 
 # Surprise SVD's defaults in our names: n_factors=100, n_epochs=20, lr_all=0.005,
 # reg_all=0.02 (on factors and biases), init_std_dev=0.1; tol=None runs all 20 epochs
-# as Surprise does. Used by core.py and run.py.
+# as Surprise does. Used by core.py and run.py. In Surprise's units (raw ratings):
+# fit through ours_model(..., peer_units=True).
 AT_SURPRISE_SVD: dict[str, Any] = {
     "solver": "sgd",
     "n_components": 100,
@@ -57,15 +58,56 @@ AT_SURPRISE_SVD: dict[str, Any] = {
 }
 
 
+# How the settings of a row matched to a peer are turned into ours, for its report.
+PEER_UNITS_NOTE = (
+    " (the peer's settings for raw ratings, in ours: alpha = reg / s, learning_rate "
+    "= lr * s, init_std = std / sqrt(s), with s the std of the training ratings)"
+)
+
+
+def in_our_units(params: dict[str, Any], y) -> dict[str, Any]:
+    """``params`` set as a peer sets them, for the raw ratings ``y``, in our units.
+
+    Our solvers fit the ratings divided by their standard deviation ``s``: a peer's
+    penalty ``reg`` on the vectors of raw ratings is our ``alpha = reg / s``, its
+    vectors' step size ``lr`` our ``learning_rate = lr * s`` (its biases' steps are
+    then ``s`` times ours: no one step size matches both) and its initial standard
+    deviation ``std`` our ``init_std = std / sqrt(s)``. Bias penalties are the same
+    in both units.
+    """
+    spread = float(np.std(np.asarray(y, dtype=float)))
+    ours = dict(params)
+    if "alpha" in ours:
+        ours["alpha"] = params["alpha"] / spread
+    if "learning_rate" in ours:
+        ours["learning_rate"] = params["learning_rate"] * spread
+    if "init_std" in ours:
+        ours["init_std"] = params["init_std"] / np.sqrt(spread)
+    return ours
+
+
 def ours_model(
-    name: str, params: dict[str, Any], estimator: type = MatrixFactorization
+    name: str,
+    params: dict[str, Any],
+    estimator: type = MatrixFactorization,
+    *,
+    peer_units: bool = False,
 ) -> Model:
+    """Our ``estimator`` with ``params``; with ``peer_units``, params set in a peer's
+    units, translated on each split's training ratings (see ``in_our_units``)."""
+
+    def fit(data):
+        X, y = data
+        return estimator(**(in_our_units(params, y) if peer_units else params)).fit(
+            X, y
+        )
+
     return Model(
         name=name,
         # Nothing to prepare: our fit takes the DataFrame as a user would pass it,
         # so its validation and id encoding count as fit time.
         prepare=lambda X, y: (X, y),
-        fit=lambda data: estimator(**params).fit(*data),
+        fit=fit,
         predict=lambda model, X: model.predict(X),
     )
 

@@ -192,13 +192,19 @@ def bayesian_spec(
 
 
 def ours_spec(name: str, peer_settings: str) -> Spec:
+    """Our row ``name``; rows matched to a peer (``peer_settings``) give its
+    settings in the peer's units."""
     params = OUR_PARAMS[name]
+    peer_units = bool(peer_settings)
     text = ", ".join(f"{k}={v!r}" for k, v in params.items())
+    note = peers.PEER_UNITS_NOTE if peer_units else ""
     return Spec(
         name=name,
         peer="ours",
-        settings=f"MatrixFactorization({text}){peer_settings}",
-        build=lambda dataset: peers.Adapter(peers.ours_model(name, params)),
+        settings=f"MatrixFactorization({text}){peer_settings}{note}",
+        build=lambda dataset: peers.Adapter(
+            peers.ours_model(name, params, peer_units=peer_units)
+        ),
     )
 
 

@@ -219,7 +219,8 @@ class MatrixFactorization(BaseFactorization):
         Training stops when the monitored score (training loss, or validation RMSE
         with ``early_stopping``) has not improved by at least ``tol`` times its best
         value for ``n_iter_no_change`` consecutive epochs. ``None`` runs all
-        ``max_iter`` epochs.
+        ``max_iter`` epochs. The fits of the ``alpha="auto"`` search stop at a
+        tolerance of at least 1e-2 after one epoch without improvement.
 
     learning_rate : float, default=0.005
         SGD step size on the standardised ratings. Surprise's ``lr_all`` on ratings
@@ -578,7 +579,7 @@ class MatrixFactorization(BaseFactorization):
         """
         tol, patience, verbose = self.tol, self.n_iter_no_change, self.verbose
         if searching:
-            tol = None if tol is None else max(tol, SEARCH_TOL)
+            tol = max(tol or 0.0, SEARCH_TOL)
             patience, verbose = 1, max(verbose - 1, 0)
         solver_type = solver_class(self.solver, self._implicit_sides())
         solver = solver_type(
