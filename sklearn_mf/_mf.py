@@ -550,8 +550,17 @@ class MatrixFactorization(BaseFactorization):
         attributes: tuple[SideAttributes, SideAttributes] | None,
     ) -> FactorModel:
         """The initial model of a fit (the previous fit's with ``warm_start``)."""
-        dtype = solver_class(self.solver, self._implicit_sides()).dtype
-        model = self._initial_model(train_set, seed, dtype, attributes)
+        model = initial_model(
+            train_set,
+            self.n_components,
+            self._implicit_sides(),
+            seed,
+            self.init_std,
+            solver_class(self.solver, self._implicit_sides()).dtype,
+            (0, 0) if attributes is None else tuple(a.n_columns for a in attributes),
+        )
+        if self.warm_start and hasattr(self, "user_factors_"):
+            self._reuse_previous(train_set, model, attributes)
         # The objective does not involve rows without weight; zero vectors make
         # them predict like unknown ids, whichever solver runs.
         model.user_factors[data.user_weight == 0] = 0.0
@@ -821,26 +830,6 @@ class MatrixFactorization(BaseFactorization):
             return relative_weight * (target - out) ** 2
 
         return errors
-
-    def _initial_model(
-        self,
-        train_set: TrainingSet,
-        seed: int,
-        dtype: type,
-        attributes: tuple[SideAttributes, SideAttributes] | None,
-    ) -> FactorModel:
-        model = initial_model(
-            train_set,
-            self.n_components,
-            self._implicit_sides(),
-            seed,
-            self.init_std,
-            dtype,
-            (0, 0) if attributes is None else tuple(a.n_columns for a in attributes),
-        )
-        if self.warm_start and hasattr(self, "user_factors_"):
-            self._reuse_previous(train_set, model, attributes)
-        return model
 
     def _reuse_previous(
         self,

@@ -48,52 +48,26 @@ _MF = dict(n_components=3, alpha=0.09, max_iter=8, tol=None, random_state=0)
 _SGD = dict(_MF, solver="sgd", max_iter=10, learning_rate=0.05)
 _BAYES = dict(n_components=3, n_iter=12, burn_in=4, random_state=0)
 
+# The options of the alternating solvers: (name, parameters, side feature columns).
+_ALTERNATING_OPTIONS = [
+    ("", {}, False),
+    ("-implicit-users", {"implicit_feedback": "users"}, False),
+    ("-implicit-items", {"implicit_feedback": "items"}, False),
+    ("-implicit-both", {"implicit_feedback": "both"}, False),
+    ("-features", {}, True),
+    ("-feature-factors", {"feature_factors": True}, True),
+]
 # id: (estimator class, parameters, whether X has side feature columns)
 CASES = {
-    "cg": (MatrixFactorization, dict(_MF, solver="cg"), False),
-    "cg-implicit-users": (
-        MatrixFactorization,
-        dict(_MF, solver="cg", implicit_feedback="users"),
-        False,
-    ),
-    "cg-implicit-items": (
-        MatrixFactorization,
-        dict(_MF, solver="cg", implicit_feedback="items"),
-        False,
-    ),
-    "cg-implicit-both": (
-        MatrixFactorization,
-        dict(_MF, solver="cg", implicit_feedback="both"),
-        False,
-    ),
-    "cg-features": (MatrixFactorization, dict(_MF, solver="cg"), True),
-    "cg-feature-factors": (
-        MatrixFactorization,
-        dict(_MF, solver="cg", feature_factors=True),
-        True,
-    ),
-    "als": (MatrixFactorization, dict(_MF, solver="als"), False),
-    "als-implicit-users": (
-        MatrixFactorization,
-        dict(_MF, solver="als", implicit_feedback="users"),
-        False,
-    ),
-    "als-implicit-items": (
-        MatrixFactorization,
-        dict(_MF, solver="als", implicit_feedback="items"),
-        False,
-    ),
-    "als-implicit-both": (
-        MatrixFactorization,
-        dict(_MF, solver="als", implicit_feedback="both"),
-        False,
-    ),
-    "als-features": (MatrixFactorization, dict(_MF, solver="als"), True),
-    "als-feature-factors": (
-        MatrixFactorization,
-        dict(_MF, solver="als", feature_factors=True),
-        True,
-    ),
+    **{
+        f"{solver}{name}": (
+            MatrixFactorization,
+            dict(_MF, solver=solver, **options),
+            features,
+        )
+        for solver in ("cg", "als")
+        for name, options, features in _ALTERNATING_OPTIONS
+    },
     "sgd": (MatrixFactorization, _SGD, False),
     "sgd-implicit-users": (
         MatrixFactorization,
