@@ -204,6 +204,17 @@ def test_some_predictions_are_clipped_to_the_training_range(case):
     assert np.array_equal(reference.predict(_rows(case)), np.clip(unclipped, low, high))
 
 
+def _assert_unclipped_mapped(model, reference, rows, a, b, atol):
+    """Without clipping too, ``model`` predicts ``a`` times ``reference`` plus ``b``."""
+    _assert_rows_close(
+        _unclipped(model).predict(rows),
+        a * _unclipped(reference).predict(rows) + b,
+        rows,
+        atol,
+        "unclipped",
+    )
+
+
 @pytest.mark.parametrize("case", MF_CASES)
 @PROPERTY
 @given(a=scales, b=shifts)
@@ -214,13 +225,7 @@ def test_predictions_of_an_affine_map_of_the_ratings_are_mapped_alike(case, a, b
     _assert_rows_close(
         model.predict(rows), a * reference.predict(rows) + b, rows, atol, "clipped"
     )
-    _assert_rows_close(
-        _unclipped(model).predict(rows),
-        a * _unclipped(reference).predict(rows) + b,
-        rows,
-        atol,
-        "unclipped",
-    )
+    _assert_unclipped_mapped(model, reference, rows, a, b, atol)
 
 
 @pytest.mark.parametrize("case", BAYESIAN_CASES)
@@ -234,13 +239,7 @@ def test_bayesian_mean_maps_alike_and_std_scales_by_a(case, a, b):
     reference_mean, reference_std = reference.predict(rows, return_std=True)
     _assert_rows_close(mean, a * reference_mean + b, rows, atol, "clipped mean")
     _assert_rows_close(std, a * reference_std, rows, atol, "std")
-    _assert_rows_close(
-        _unclipped(model).predict(rows),
-        a * _unclipped(reference).predict(rows) + b,
-        rows,
-        atol,
-        "unclipped mean",
-    )
+    _assert_unclipped_mapped(model, reference, rows, a, b, atol)
 
 
 @pytest.mark.parametrize("case", CASES)
