@@ -1,11 +1,12 @@
-"""Shared fixtures: the real MovieLens data, found through SKLEARN_MF_DATA."""
+"""Shared fixtures: the real rating data, found through SKLEARN_MF_DATA."""
 
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-_FOLDERS = ("ml-100k", "ml-1m", "ml-latest-small")
+_MOVIELENS = ("ml-100k", "ml-1m", "ml-latest-small")
 
 
 def _in_ci() -> bool:
@@ -13,20 +14,19 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
-@pytest.fixture(scope="session")
-def movielens_home() -> Path:
-    """The ``SKLEARN_MF_DATA`` folder holding the real MovieLens copies.
+def _data_home(folders) -> Path:
+    """The ``SKLEARN_MF_DATA`` folder, if it holds ``folders``.
 
-    Skips the test when the data are absent, unless the ``CI`` environment
-    variable is set: there missing data fail the run loudly, so that the tests on
-    real data can never be skipped silently in CI.
+    Skips the test when they are absent, unless the ``CI`` environment variable is
+    set: there missing data fail the run loudly, so that the tests on real data can
+    never be skipped silently in CI.
     """
     root = os.environ.get("SKLEARN_MF_DATA", "")
-    missing = [f for f in _FOLDERS if not root or not (Path(root) / f).is_dir()]
+    missing = [f for f in folders if not root or not (Path(root) / f).is_dir()]
     if missing:
         reason = (
-            f"MovieLens data not found ({', '.join(missing)}): set SKLEARN_MF_DATA "
-            "to the folder holding ml-100k/, ml-1m/ and ml-latest-small/"
+            f"Rating data not found ({', '.join(missing)}): set SKLEARN_MF_DATA "
+            "to the folder holding them"
         )
         if _in_ci():
             pytest.fail(f"{reason}. They are required when CI is set.", pytrace=False)
@@ -35,8 +35,27 @@ def movielens_home() -> Path:
 
 
 @pytest.fixture(scope="session")
+def movielens_home() -> Path:
+    """The ``SKLEARN_MF_DATA`` folder holding the real MovieLens copies."""
+    return _data_home(_MOVIELENS)
+
+
+@pytest.fixture(scope="session")
 def ml100k(movielens_home):
     """ML-100K as (X DataFrame [user, item], y Series)."""
     from sklearn_mf.datasets import fetch_movielens
 
     return fetch_movielens("100k", download_if_missing=False, return_X_y=True)
+
+
+@pytest.fixture(scope="session")
+def ciaodvd():
+    """CiaoDVD (DVDs rated 1..5, a median of one rating per user and per item) as
+    (X DataFrame [user, item], y Series). Its copy is not the official archive, so
+    the package has no loader for it; SOURCE.txt in its folder describes it."""
+    table = pd.read_csv(
+        _data_home(["ciaodvd"]) / "ciaodvd" / "movie-ratings.txt",
+        header=None,
+        names=["user", "item", "genre", "review", "rating", "date"],
+    )
+    return table[["user", "item"]], table["rating"].astype(float)
