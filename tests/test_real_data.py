@@ -1,4 +1,5 @@
-"""The README's user story on real MovieLens 100K data (skips only outside CI)."""
+"""The defaults on real rating data: the README's user story on MovieLens 100K, and
+sparse CiaoDVD (skip only outside CI)."""
 
 import numpy as np
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_predict
@@ -6,8 +7,8 @@ from sklearn.model_selection import GridSearchCV, KFold, cross_val_predict
 from sklearn_mf import MatrixFactorization
 
 
-def _pooled_rmse(model, X, y) -> float:
-    cv = KFold(5, shuffle=True, random_state=0)
+def _pooled_rmse(model, X, y, n_splits: int = 5) -> float:
+    cv = KFold(n_splits, shuffle=True, random_state=0)
     return float(np.sqrt(np.mean((cross_val_predict(model, X, y, cv=cv) - y) ** 2)))
 
 
@@ -42,3 +43,25 @@ def test_grid_search_on_ml100k(ml100k):
     ).fit(X, y)
     assert -search.best_score_ < 0.97
     assert search.best_estimator_.users_.shape == (943,)
+
+
+def test_default_beats_the_bias_only_model_on_sparse_data(ciaodvd):
+    # Most users and items have one rating: a factor model that overfits them loses
+    # to the biases alone; alpha="auto" must not.
+    X, y = ciaodvd
+    bias_only = _pooled_rmse(
+        MatrixFactorization(n_components=0, random_state=0), X, y, n_splits=3
+    )
+    default = _pooled_rmse(MatrixFactorization(random_state=0), X, y, n_splits=3)
+    assert default <= bias_only
+
+
+def test_default_is_the_same_model_on_another_rating_scale(ciaodvd):
+    # 1..5 stars as 1..100 points: the same predictions in the new units.
+    X, y = ciaodvd
+    points = 1 + 99 * (y - 1) / 4
+    stars = MatrixFactorization(random_state=0).fit(X, y)
+    hundred = MatrixFactorization(random_state=0).fit(X, points)
+    np.testing.assert_allclose(
+        hundred.predict(X), 1 + 99 * (stars.predict(X) - 1) / 4, rtol=1e-6
+    )
