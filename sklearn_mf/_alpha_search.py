@@ -66,8 +66,9 @@ def search_alpha(
     def fit(alpha: float, start) -> Any:
         errors[alpha], model = score(alpha, start)
         models[alpha] = model
+        leader = best()
         for other in list(models):
-            if other != best() and not _close(errors[other], errors[best()]):
+            if other != leader and not _close(errors[other], errors[leader]):
                 del models[other]
         return model
 
