@@ -7,7 +7,6 @@ are what ``feature_factors`` turns into latent vectors, and what lets an unseen 
 described at all.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,39 +63,28 @@ def find_attributes(
     )
 
 
-def attribute_part(estimator, side: str, centred: np.ndarray):
-    """``(vectors, linear)``: what the attributes of ``side`` (``"user"`` or
-    ``"item"``) in the centred feature rows ``centred`` add to a fitted estimator's
-    vectors and to its linear term."""
-    columns = np.flatnonzero(estimator.feature_sides_ == side)
-    values = centred[:, columns]
-    return (
-        values @ estimator.feature_factors_[columns],
-        values @ estimator.coef_[columns],
+def fitted_attributes(
+    attributes: tuple[SideAttributes, SideAttributes],
+    n_features: int,
+    attribute_factors: tuple[np.ndarray, np.ndarray],
+    coef: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """``(feature_sides, factors, attribute_bias)`` of a fit: what each of the
+    ``n_features`` columns describes (``"user"``, ``"item"`` or ``"rating"``), the
+    latent vector of each column (the side's ``attribute_factors`` at its columns,
+    zero for the others) and what the linear term ``coef`` makes of each training
+    user's and item's attributes (``recommend`` adds it, as its candidates'
+    attributes differ). All in the units of the standardised features."""
+    k = attribute_factors[0].shape[1]
+    sides = np.full(n_features, "rating", dtype=object)
+    factors = np.zeros((n_features, k))
+    for side, side_attributes, vectors in zip(
+        ("user", "item"), attributes, attribute_factors, strict=True
+    ):
+        sides[side_attributes.columns] = side
+        factors[side_attributes.columns] = vectors
+    attribute_bias = tuple(
+        side_attributes.values @ coef[side_attributes.columns]
+        for side_attributes in attributes
     )
-
-
-def describe_unknown(
-    codes: np.ndarray,
-    vectors: np.ndarray,
-    bias: np.ndarray,
-    describe: Callable[[np.ndarray], np.ndarray],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Give each row of an unknown id (code -1) a vector from its attributes.
-
-    ``describe(rows)`` returns the vectors of the rows at positions ``rows``.
-    Returns ``(codes, vectors, bias)`` extended by one vector (and a zero bias) per
-    such row, with the row's code pointing to it; unchanged when no row needs one.
-    Known ids keep the vectors they were fitted with.
-    """
-    unknown = np.flatnonzero(codes < 0)
-    if unknown.size == 0:
-        return codes, vectors, bias
-    described = describe(unknown)
-    codes = codes.copy()
-    codes[unknown] = vectors.shape[0] + np.arange(unknown.size, dtype=codes.dtype)
-    return (
-        codes,
-        np.vstack([vectors, described]),
-        np.concatenate([bias, np.zeros(unknown.size)]),
-    )
+    return sides, factors, attribute_bias

@@ -1,5 +1,8 @@
-"""Plumbing shared by the factorization estimators: input contract, ids, prediction."""
+"""Plumbing shared by the factorization estimators: input contract, fitted state,
+prediction."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from numbers import Integral
 
 import numpy as np
@@ -7,19 +10,14 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_array, check_consistent_length, column_or_1d
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._attributes import attribute_part, describe_unknown
-from ._ids import encode_ids, id_seeds, lookup_codes
-from ._kernels._init import normal_rows
-from ._kernels._predict import predict_codes
-from ._ratings import RatingData, _is_unit_weights, unit_weights
+from ._ids import lookup_codes
+from ._ratings import unit_weights
 from ._recommend import RecommenderMixin
-from ._solvers import FactorModel
+from ._scoring import EncodedRows, Predictor, SideModel, predict_rows
+from ._state import FittedAttribute, FittedState
 from .utils._sklearn import Interval, _check_sample_weight
 from .utils._threads import numba_threads
 from .utils._validation import RatingInput, as_2d, split_rating_columns
-
-# Upper bound of the seeds drawn from random_state for the fit's generators.
-SEED_MAX = np.iinfo(np.int32).max
 
 # The parameter constraints every estimator of the library shares.
 COMMON_CONSTRAINTS: dict = {
@@ -32,142 +30,98 @@ COMMON_CONSTRAINTS: dict = {
     "verbose": ["verbose"],
 }
 
-
-def mean_positive_weight(sample_weight: np.ndarray) -> float:
-    """The mean of the positive entries of ``sample_weight``.
-
-    The fit divides the weights by it: only their ratios carry information, and
-    every solver, the implicit-feedback sums and the Bayesian noise model then see
-    the same relative weights whatever constant multiplies them.
-    """
-    if _is_unit_weights(sample_weight):
-        return 1.0
-    positive = sample_weight[sample_weight > 0]
-    return float(positive.sum() / positive.shape[0])
-
-
-def rating_spread(y: np.ndarray, mean: float, weight: np.ndarray) -> float:
-    """Weighted standard deviation of the ratings ``y`` around ``mean``; 1.0 when
-    they are all equal, so that standardising by it never divides by zero."""
-    deviation = y - mean
-    # Scaled by the largest deviation first, so that squares of huge ratings do not
-    # overflow.
-    largest = float(np.max(np.abs(deviation), where=weight > 0, initial=0.0))
-    if largest == 0.0:
-        return 1.0
-    return largest * float(
-        np.sqrt(np.average((deviation / largest) ** 2, weights=weight))
-    )
-
-
-class TrainingSet:
-    """Encoded training ratings: codes, relative weights (``sample_weight`` over
-    ``weight_scale``), the ratings' location and scale, standardised features.
-
-    The solvers fit the standardised ratings ``(y - global_mean) / rating_scale``, so
-    that their penalties, initial vectors and step sizes mean the same on any rating
-    scale; the estimators turn the fitted model back into rating units.
-    """
-
-    def __init__(self, ratings: RatingInput, y: np.ndarray, sample_weight: np.ndarray):
-        self.users, self.user_codes = encode_ids(ratings.users)
-        self.items, self.item_codes = encode_ids(ratings.items)
-        self.weight_scale = mean_positive_weight(sample_weight)
-        self.weight = (
-            sample_weight
-            if self.weight_scale == 1.0
-            else sample_weight / self.weight_scale
-        )
-        self.y = y
-        self.global_mean = float(np.average(y, weights=self.weight))
-        self.rating_scale = rating_spread(y, self.global_mean, self.weight)
-        rated = self.weight > 0
-        self.rating_range = (
-            float(np.min(y, where=rated, initial=np.inf)),
-            float(np.max(y, where=rated, initial=-np.inf)),
-        )
-        # Features are standardised with the weighted moments so that alpha_bias acts
-        # on every column alike and integer weights equal repeated rows.
-        features = ratings.features
-        weight = self.weight
-        self.feature_mean = features.T @ weight / weight.sum()
-        centred = features - self.feature_mean
-        scale = np.sqrt((centred**2).T @ weight / weight.sum())
-        self.feature_scale = np.where(scale > 0, scale, 1.0)
-        self.features = np.ascontiguousarray(centred / self.feature_scale)
-
-    def standardised(self, rating: float) -> float:
-        """A rating in the standardised units the solvers fit."""
-        return (rating - self.global_mean) / self.rating_scale
-
-    def rating_data(self, n_factors: int, n_chunks: int) -> RatingData:
-        """The ratings indexed for the solvers (built lazily, see ``RatingData``)."""
-        return RatingData(
-            self.user_codes,
-            self.item_codes,
-            self.y,
-            self.global_mean,
-            self.rating_scale,
-            self.weight,
-            self.features,
-            len(self.users),
-            len(self.items),
-            n_factors,
-            n_chunks,
-        )
+# The input metadata sklearn's validate_data sets on the estimator.
+_INPUT_METADATA = ("n_features_in_", "feature_names_in_")
 
 
 def implicit_sides(option: bool | str) -> frozenset:
-    """The sides whose vectors get an implicit term, for ``implicit_feedback``."""
+    """The sides (``"user"``, ``"item"``) whose vectors get an implicit term, for
+    the parameter ``implicit_feedback``."""
     if not isinstance(option, str):  # True means Koren's SVD++: the users' term
         option = "users" if option else None
     if option == "both":
-        return frozenset({"users", "items"})
-    return frozenset({option}) if option else frozenset()
+        return frozenset({"user", "item"})
+    return frozenset({option[:-1]}) if option else frozenset()
 
 
-def initial_model(
-    train_set: TrainingSet,
-    n_components: int,
-    sides: frozenset,
-    seed: int,
-    init_std: float,
-    dtype: type,
-    n_attributes: tuple[int, int] = (0, 0),
-) -> FactorModel:
-    """Zero biases and coefficients, normal factors drawn from each id's seed, zero
-    implicit vectors for the implicit terms in ``sides`` and zero attribute factors
-    for ``n_attributes`` user and item attribute columns."""
-    n_users, n_items, k = len(train_set.users), len(train_set.items), n_components
-    user_factors = np.empty((n_users, k), dtype=dtype)
-    item_factors = np.empty((n_items, k), dtype=dtype)
-    normal_rows(id_seeds(train_set.users), np.uint64(2 * seed), init_std, user_factors)
-    normal_rows(
-        id_seeds(train_set.items), np.uint64(2 * seed + 1), init_std, item_factors
+def encode_rows(state: FittedState, ratings: RatingInput) -> EncodedRows:
+    """The rows of ``ratings`` as codes of the fitted ids (-1 for unknown ones)."""
+    return EncodedRows(
+        lookup_codes(state.users.ids, ratings.users),
+        lookup_codes(state.items.ids, ratings.items),
+        ratings.features,
     )
-    return FactorModel(
-        user_bias=np.zeros(n_users, dtype=dtype),
-        item_bias=np.zeros(n_items, dtype=dtype),
-        user_factors=user_factors,
-        item_factors=item_factors,
-        coef=np.zeros(train_set.features.shape[1], dtype=dtype),
-        # Implicit vectors start at zero: the first epoch sees plain factors, and
-        # the implicit steps then start from the residuals.
-        item_implicit=np.zeros((n_items if "users" in sides else 0, k), dtype=dtype),
-        user_implicit=np.zeros((n_users if "items" in sides else 0, k), dtype=dtype),
-        user_attribute_factors=np.zeros((n_attributes[0], k), dtype=dtype),
-        item_attribute_factors=np.zeros((n_attributes[1], k), dtype=dtype),
+
+
+def fitted_predictor(state: FittedState, clip: bool) -> Predictor:
+    """The fitted model as :func:`~sklearn_mf._scoring.predict_rows` reads it: with
+    ``feature_factors``, unknown ids are described by their attributes."""
+    described = state.feature_factors is not None
+
+    def side(name: str) -> SideModel:
+        columns = state.attribute_columns(name)
+        factors = state.feature_factors[columns] if described else None
+        return SideModel(
+            state.side(name).bias, state.side(name).vectors, columns, factors
+        )
+
+    lower, upper = state.rating_range if clip else (-np.inf, np.inf)
+    return Predictor(
+        state.global_mean,
+        state.feature_mean,
+        state.coef,
+        side("user"),
+        side("item"),
+        lower,
+        upper,
     )
 
 
 class BaseFactorization(RecommenderMixin, RegressorMixin, BaseEstimator):
-    """Base class: validation of ``X``/``y``/``sample_weight``, id encoding, predict.
+    """Base class: validation of ``X``/``y``/``sample_weight``, the fitted state,
+    predict.
 
-    Subclasses implement ``fit``; after it they must have set ``global_mean_``,
-    ``user_bias_``, ``item_bias_``, ``user_factors_``, ``item_factors_``, ``users_``,
-    ``items_``, ``coef_``, ``rating_range_`` and the private ``_feature_mean``, and
-    called ``_remember_seen`` (for ``recommend``).
+    Subclasses implement ``fit``, which builds a
+    :class:`~sklearn_mf._state.FittedState` and installs it with :meth:`_install`
+    inside :meth:`_fitting`; the fitted attributes are views of that state.
     """
+
+    global_mean_ = FittedAttribute(lambda state: state.global_mean)
+    rating_scale_ = FittedAttribute(lambda state: state.rating_scale)
+    users_ = FittedAttribute(lambda state: state.users.ids)
+    items_ = FittedAttribute(lambda state: state.items.ids)
+    user_bias_ = FittedAttribute(lambda state: state.users.bias)
+    item_bias_ = FittedAttribute(lambda state: state.items.bias)
+    user_factors_ = FittedAttribute(lambda state: state.users.factors)
+    item_factors_ = FittedAttribute(lambda state: state.items.factors)
+    coef_ = FittedAttribute(lambda state: state.coef)
+    rating_range_ = FittedAttribute(lambda state: state.rating_range)
+    n_iter_ = FittedAttribute(lambda state: state.n_iter)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return "_state" in self.__dict__
+
+    def _install(self, state: FittedState) -> None:
+        """Make ``state`` the fitted model, in one assignment."""
+        self._state = state
+
+    @contextmanager
+    def _fitting(self) -> Iterator[None]:
+        """Run a fit that, if it raises, leaves the estimator as it was: its fitted
+        state (installed only at the end) and the input metadata that validation
+        sets at the start."""
+        previous = {
+            name: self.__dict__[name]
+            for name in _INPUT_METADATA
+            if name in self.__dict__
+        }
+        try:
+            yield
+        except BaseException:
+            for name in _INPUT_METADATA:
+                self.__dict__.pop(name, None)
+            self.__dict__.update(previous)
+            raise
 
     def _validate_X(self, X, *, reset: bool) -> RatingInput:
         X = as_2d(X)
@@ -196,15 +150,6 @@ class BaseFactorization(RecommenderMixin, RegressorMixin, BaseEstimator):
         )
         return ratings, y, sample_weight
 
-    def _codes(self, ratings: RatingInput) -> tuple[np.ndarray, np.ndarray]:
-        return lookup_codes(self.users_, ratings.users), lookup_codes(
-            self.items_, ratings.items
-        )
-
-    def _prediction_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        """The user and item vectors whose dot products ``predict`` adds."""
-        return self.user_factors_, self.item_factors_
-
     def predict(self, X) -> np.ndarray:
         """Predict the rating of each (user, item) row of ``X``.
 
@@ -226,46 +171,13 @@ class BaseFactorization(RecommenderMixin, RegressorMixin, BaseEstimator):
             Predicted ratings, clipped to ``rating_range_`` unless ``clip=False``.
         """
         check_is_fitted(self)
-        ratings = self._validate_X(X, reset=False)
-        return self._predict_mean(ratings, *self._codes(ratings))
+        state = self._state  # read once: a concurrent partial_fit swaps it whole
+        rows = encode_rows(state, self._validate_X(X, reset=False))
+        return self._predict_mean(state, rows)
 
-    def _predict_mean(
-        self, ratings: RatingInput, user_codes: np.ndarray, item_codes: np.ndarray
-    ) -> np.ndarray:
-        centred = ratings.features - self._feature_mean
-        base = self.global_mean_ + centred @ self.coef_
-        user_vectors, item_vectors = self._prediction_vectors()
-        user_bias, item_bias = self.user_bias_, self.item_bias_
-        if getattr(self, "feature_factors_", None) is not None:
-            # Only the rows of unknown ids are described: known ids keep their vectors.
-            user_codes, user_vectors, user_bias = describe_unknown(
-                user_codes,
-                user_vectors,
-                user_bias,
-                lambda rows: attribute_part(self, "user", centred[rows])[0],
-            )
-            item_codes, item_vectors, item_bias = describe_unknown(
-                item_codes,
-                item_vectors,
-                item_bias,
-                lambda rows: attribute_part(self, "item", centred[rows])[0],
-            )
-        lower, upper = self.rating_range_ if self.clip else (-np.inf, np.inf)
-        out = np.empty(ratings.n_samples)
+    def _predict_mean(self, state: FittedState, rows: EncodedRows) -> np.ndarray:
         with numba_threads(getattr(self, "n_jobs", None)):
-            predict_codes(
-                user_codes,
-                item_codes,
-                np.ascontiguousarray(base, dtype=np.float64),
-                user_bias,
-                item_bias,
-                user_vectors,
-                item_vectors,
-                lower,
-                upper,
-                out,
-            )
-        return out
+            return predict_rows(fitted_predictor(state, self.clip), rows)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

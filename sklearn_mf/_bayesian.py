@@ -1,27 +1,22 @@
 """BayesianMatrixFactorization: the factorization model fitted by Gibbs sampling."""
 
-import time
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import (
-    COMMON_CONSTRAINTS,
-    SEED_MAX,
-    BaseFactorization,
-    TrainingSet,
-    implicit_sides,
-    initial_model,
-)
-from ._ids import id_seeds
-from ._ratings import SideIndex
+from ._base import COMMON_CONSTRAINTS, BaseFactorization, encode_rows, implicit_sides
+from ._solvers import initial_model
+from ._solvers._chain import sample_posterior
 from ._solvers._gibbs import GibbsSampler
 from ._solvers._summary import Posterior, PosteriorSide, PosteriorSummary
+from ._state import FittedAttribute, FittedState, RatingHistory, SideState
+from ._training_set import TrainingSet
+from .utils._random import draw_seeds
 from .utils._sklearn import Interval, StrOptions
 from .utils._threads import numba_threads
+from .utils._validation import RatingInput
 
 
 def _moments_of(side: PosteriorSide, codes: np.ndarray):
@@ -269,22 +264,36 @@ class BayesianMatrixFactorization(BaseFactorization):
         self : BayesianMatrixFactorization
             The fitted estimator.
         """
-        if self.burn_in >= self.n_iter:
-            raise ValueError(
-                f"burn_in={self.burn_in} leaves no sweep to keep: it must be below "
-                f"n_iter={self.n_iter}."
-            )
-        ratings, y, sample_weight = self._validate_fit_input(X, y, sample_weight)
-        init_seed, chain_seed, sketch_seed = check_random_state(
-            self.random_state
-        ).randint(SEED_MAX, size=3)
+        with self._fitting():
+            if self.burn_in >= self.n_iter:
+                raise ValueError(
+                    f"burn_in={self.burn_in} leaves no sweep to keep: it must be "
+                    f"below n_iter={self.n_iter}."
+                )
+            ratings, y, sample_weight = self._validate_fit_input(X, y, sample_weight)
+            state = self._sampled_state(ratings, y, sample_weight)
+        self._install(state)
+        return self
+
+    noise_precision_ = FittedAttribute(
+        lambda state: 1.0 / state.posterior.noise_variance
+    )
+    noise_precision_trace_ = FittedAttribute(lambda state: state.noise_precision_trace)
+
+    def _sampled_state(
+        self, ratings: RatingInput, y: np.ndarray, sample_weight: np.ndarray
+    ) -> FittedState:
+        """The fitted state of the validated ratings: the chain's posterior."""
+        init_seed, chain_seed, sketch_seed = draw_seeds(self.random_state, 3)
         train_set = TrainingSet(ratings, y, sample_weight)
         sides = implicit_sides(self.implicit_feedback)
-        user_seeds, item_seeds = id_seeds(train_set.users), id_seeds(train_set.items)
+        user_seeds, item_seeds = train_set.user_seeds, train_set.item_seeds
         with numba_threads(self.n_jobs, single_blas_thread=True) as n_threads:
             data = train_set.rating_data(self.n_components, 4 * n_threads)
             model = initial_model(
-                train_set,
+                user_seeds,
+                item_seeds,
+                train_set.features.shape[1],
                 self.n_components,
                 sides,
                 init_seed,
@@ -309,46 +318,42 @@ class BayesianMatrixFactorization(BaseFactorization):
                 8 * self.n_components,
                 sketch_seed,
             )
-            sample = sampler.start(model)
-            rng = np.random.default_rng(chain_seed)
-            trace = np.empty(self.n_iter)
-            # The sampler fits standardised ratings: its noise is in their units.
-            scale = train_set.rating_scale
-            for sweep in range(self.n_iter):
-                start = time.perf_counter()
-                sampler.sweep(sample, rng)
-                trace[sweep] = sample.noise_precision / scale**2
-                if sweep >= self.burn_in:
-                    summary.add(sample)
-                if self.verbose:
-                    print(
-                        f"Sweep {sweep + 1}: noise std "
-                        f"{1 / np.sqrt(trace[sweep]):.5f}, "
-                        f"{time.perf_counter() - start:.2f} s"
-                    )
-            posterior = summary.posterior().rescaled(scale)
-        self._set_fitted(train_set, data.by_user, posterior)
-        self.noise_precision_trace_ = trace
-        self.n_iter_ = self.n_iter
-        return self
-
-    def _set_fitted(
-        self, train_set: TrainingSet, by_user: SideIndex, posterior: Posterior
-    ) -> None:
-        self._posterior = posterior
-        self.global_mean_ = train_set.global_mean
-        self.rating_scale_ = train_set.rating_scale
-        self.users_ = train_set.users
-        self.items_ = train_set.items
-        self.user_bias_ = posterior.users.bias[:-1]
-        self.item_bias_ = posterior.items.bias[:-1]
-        self.user_factors_ = posterior.user_interaction
-        self.item_factors_ = posterior.item_interaction
-        self.coef_ = posterior.coef / train_set.feature_scale
-        self.noise_precision_ = 1.0 / posterior.noise_variance
-        self._feature_mean = train_set.feature_mean
-        self.rating_range_ = train_set.rating_range
-        self._remember_seen(by_user)
+            posterior, trace = sample_posterior(
+                sampler,
+                summary,
+                model,
+                n_iter=self.n_iter,
+                burn_in=self.burn_in,
+                chain_seed=chain_seed,
+                rating_scale=train_set.rating_scale,
+                verbose=self.verbose,
+            )
+        by_user = data.by_user
+        interaction = (posterior.user_interaction, posterior.item_interaction)
+        return FittedState(
+            users=SideState(
+                train_set.users,
+                posterior.users.bias[:-1],
+                interaction[0],
+                interaction[0],
+            ),
+            items=SideState(
+                train_set.items,
+                posterior.items.bias[:-1],
+                interaction[1],
+                interaction[1],
+            ),
+            global_mean=train_set.global_mean,
+            rating_scale=train_set.rating_scale,
+            rating_range=train_set.rating_range,
+            coef=posterior.coef / train_set.feature_scale,
+            feature_mean=train_set.feature_mean,
+            history=RatingHistory(by_user.indptr, by_user.other),
+            n_iter=self.n_iter,
+            weight_scale=train_set.weight_scale,
+            posterior=posterior,
+            noise_precision_trace=trace,
+        )
 
     def predict(self, X, return_std: bool = False):
         """Predict the rating of each (user, item) row of ``X``: the posterior mean.
@@ -376,22 +381,25 @@ class BayesianMatrixFactorization(BaseFactorization):
             returned when ``return_std`` is True.
         """
         check_is_fitted(self)
-        ratings = self._validate_X(X, reset=False)
-        user_codes, item_codes = self._codes(ratings)
-        mean = self._predict_mean(ratings, user_codes, item_codes)
+        state = self._state  # read once, as in MatrixFactorization.predict
+        rows = encode_rows(state, self._validate_X(X, reset=False))
+        mean = self._predict_mean(state, rows)
         if not return_std:
             return mean
-        return mean, np.sqrt(self._predictive_variance(user_codes, item_codes))
+        variance = _predictive_variance(
+            state.posterior, rows.user_codes, rows.item_codes
+        )
+        return mean, np.sqrt(variance)
 
-    def _predictive_variance(
-        self, user_codes: np.ndarray, item_codes: np.ndarray
-    ) -> np.ndarray:
-        posterior = self._posterior
-        user_bias_var, user_mean, user_var = _moments_of(posterior.users, user_codes)
-        item_bias_var, item_mean, item_var = _moments_of(posterior.items, item_codes)
-        # Var(xy) = E[x]^2 Var(y) + E[y]^2 Var(x) + Var(x) Var(y) for independent x
-        # and y, summed over the factors.
-        interaction = np.einsum(
-            "nf,nf->n", np.square(user_mean) + user_var, item_var
-        ) + np.einsum("nf,nf->n", np.square(item_mean), user_var)
-        return posterior.noise_variance + user_bias_var + item_bias_var + interaction
+
+def _predictive_variance(
+    posterior: Posterior, user_codes: np.ndarray, item_codes: np.ndarray
+) -> np.ndarray:
+    user_bias_var, user_mean, user_var = _moments_of(posterior.users, user_codes)
+    item_bias_var, item_mean, item_var = _moments_of(posterior.items, item_codes)
+    # Var(xy) = E[x]^2 Var(y) + E[y]^2 Var(x) + Var(x) Var(y) for independent x
+    # and y, summed over the factors.
+    interaction = np.einsum(
+        "nf,nf->n", np.square(user_mean) + user_var, item_var
+    ) + np.einsum("nf,nf->n", np.square(item_mean), user_var)
+    return posterior.noise_variance + user_bias_var + item_bias_var + interaction

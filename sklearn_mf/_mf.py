@@ -1,5 +1,6 @@
 """MatrixFactorization: biased matrix factorization fitted by ALS or SGD."""
 
+import dataclasses
 import warnings
 from numbers import Integral, Real
 from typing import NamedTuple
@@ -7,25 +8,28 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 
 from ._alpha_search import SEARCH_TOL, search_alpha
 from ._alpha_search import START as AUTO_START
-from ._attributes import SideAttributes, describe_unknown, find_attributes
-from ._base import (
-    COMMON_CONSTRAINTS,
-    SEED_MAX,
-    BaseFactorization,
-    TrainingSet,
-    implicit_sides,
-    initial_model,
-)
+from ._attributes import SideAttributes, find_attributes, fitted_attributes
+from ._base import COMMON_CONSTRAINTS, BaseFactorization, implicit_sides
 from ._fold_in import fold_in
-from ._ids import lookup_codes
-from ._kernels._predict import predict_codes
-from ._ratings import RatingData, SideIndex, _is_unit_weights
-from ._solvers import SOLVERS, FactorModel, TrainingResult, solver_class, train
+from ._held_out import HeldOutScore, Validation, split_held_out
+from ._ratings import RatingData, SideIndex, is_unit_weights
+from ._solvers import (
+    SOLVERS,
+    FactorModel,
+    SolverOptions,
+    TrainingResult,
+    initial_model,
+    solver_class,
+    train,
+)
+from ._state import FittedAttribute, FittedState, RatingHistory, SideState
+from ._training_set import TrainingSet
+from ._warm_start import carry_over, reuse_previous
+from .utils._random import draw_seeds
 from .utils._sklearn import Interval, StrOptions
 from .utils._threads import numba_threads
 from .utils._validation import RatingInput
@@ -40,63 +44,24 @@ class _Seeds(NamedTuple):
     split: int
 
 
-def _held_out(ratings: RatingInput, y, sample_weight, fraction: float, seed: int):
-    """``(ratings, y, sample_weight, validation)`` with ``fraction`` of the rows held
-    out at random as ``validation``; None when no row could be held out, or none
-    with positive weight would be left for training."""
-    n_samples = ratings.n_samples
-    n_validation = int(np.ceil(fraction * n_samples))
-    if n_validation >= n_samples:
-        return None
-    order = np.random.RandomState(seed).permutation(n_samples)
-    parts = [np.sort(order[n_validation:]), np.sort(order[:n_validation])]
-    (train_ratings, val_ratings) = (
-        RatingInput(ratings.users[p], ratings.items[p], ratings.features[p])
-        for p in parts
+def _history(
+    by_user: SideIndex, train_set: TrainingSet, model: FactorModel
+) -> RatingHistory:
+    """What each user rated in training, with the targets ``partial_fit`` re-solves
+    a row against: in rating units, net of the global mean (already) and the linear
+    term (fixed from now on). The index is the fit's own, so its targets can change
+    in place."""
+    target = by_user.target
+    target *= train_set.rating_scale
+    if model.coef.size:
+        target -= by_user.gather(train_set.features @ model.coef)
+    weight = by_user.weight
+    return RatingHistory(
+        by_user.indptr,
+        by_user.other,
+        target,
+        None if is_unit_weights(weight) else weight,
     )
-    train_weight = sample_weight[parts[0]]
-    if not train_weight.any():
-        return None
-    validation = (val_ratings, y[parts[1]], sample_weight[parts[1]])
-    return train_ratings, y[parts[0]], train_weight, validation
-
-
-def _carry_over(
-    model: FactorModel,
-    train_set: TrainingSet,
-    source: FactorModel,
-    source_users: np.ndarray,
-    source_items: np.ndarray,
-) -> None:
-    """Give the ids of ``train_set`` that ``source`` knows (``source_users``,
-    ``source_items``) their biases, factors and implicit vectors in ``source``, and
-    ``model`` the coefficients of ``source`` when they are as many."""
-    for ids, source_ids, rows, source_rows in (
-        (
-            train_set.users,
-            source_users,
-            (model.user_bias, model.user_factors, model.user_implicit),
-            (source.user_bias, source.user_factors, source.user_implicit),
-        ),
-        (
-            train_set.items,
-            source_items,
-            (model.item_bias, model.item_factors, model.item_implicit),
-            (source.item_bias, source.item_factors, source.item_implicit),
-        ),
-    ):
-        codes = lookup_codes(source_ids, ids)
-        known = codes >= 0
-        for values, source_values in zip(rows, source_rows, strict=True):
-            # Implicit vectors only where both models have the term.
-            if values.shape[0] and source_values.shape[0]:
-                values[known] = source_values[codes[known]]
-    if model.coef.size == source.coef.size:
-        model.coef[:] = source.coef
-
-
-def _or_empty(values: np.ndarray | None, empty: np.ndarray, scale=1.0) -> np.ndarray:
-    return empty if values is None else values * scale
 
 
 class MatrixFactorization(BaseFactorization):
@@ -467,6 +432,30 @@ class MatrixFactorization(BaseFactorization):
         self : MatrixFactorization
             The fitted estimator.
         """
+        with self._fitting():
+            self._check_solver_combination()
+            ratings, y, sample_weight = self._validate_fit_input(X, y, sample_weight)
+            state, converged = self._trained_state(ratings, y, sample_weight)
+        self._install(state)
+        if not converged and self.tol is not None:
+            warnings.warn(
+                f"MatrixFactorization stopped after max_iter={self.max_iter} epochs "
+                "before the stopping rule was met; raise max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return self
+
+    item_implicit_factors_ = FittedAttribute(lambda state: state.items.implicit)
+    user_implicit_factors_ = FittedAttribute(lambda state: state.users.implicit)
+    feature_sides_ = FittedAttribute(lambda state: state.feature_sides)
+    feature_factors_ = FittedAttribute(lambda state: state.feature_factors)
+    alpha_ = FittedAttribute(lambda state: state.alpha)
+    alpha_scores_ = FittedAttribute(lambda state: state.alpha_scores)
+    loss_curve_ = FittedAttribute(lambda state: state.loss_curve)
+    validation_scores_ = FittedAttribute(lambda state: state.validation_scores)
+
+    def _check_solver_combination(self) -> None:
         if len(self._implicit_sides()) > 1 and self.solver == "sgd":
             raise ValueError(
                 f"implicit_feedback={self.implicit_feedback!r} is supported by "
@@ -478,8 +467,13 @@ class MatrixFactorization(BaseFactorization):
                 "feature_factors=True is supported by solver='cg' and solver='als', "
                 "not by solver='sgd'."
             )
-        ratings, y, sample_weight = self._validate_fit_input(X, y, sample_weight)
-        seeds = _Seeds(*check_random_state(self.random_state).randint(SEED_MAX, size=3))
+
+    def _trained_state(
+        self, ratings: RatingInput, y: np.ndarray, sample_weight: np.ndarray
+    ) -> tuple[FittedState, bool]:
+        """The fitted state of the validated ratings, and whether the stopping rule
+        fired."""
+        seeds = _Seeds(*draw_seeds(self.random_state, 3))
         alpha, alpha_scores, held_out_fit = self._choose_alpha(
             ratings, y, sample_weight, seeds
         )
@@ -490,44 +484,82 @@ class MatrixFactorization(BaseFactorization):
         attributes = self._attributes(train_set)
         with numba_threads(self.n_jobs, single_blas_thread=True) as n_threads:
             data = train_set.rating_data(self.n_components, 4 * n_threads)
-            model = self._fresh_model(train_set, data, seeds.init, attributes)
+            model = self._initial_model(train_set, data, seeds.init, attributes)
             if held_out_fit is not None:
                 # All the ratings start from the search's fit of most of them.
-                _carry_over(model, train_set, *held_out_fit)
+                carry_over(model, train_set, *held_out_fit)
             result, solver = self._train(
-                train_set,
-                data,
-                attributes,
-                alpha,
-                seeds.order,
-                validation,
-                model,
+                train_set, data, attributes, alpha, seeds.order, validation, model
             )
-            # The solvers fitted standardised ratings; the fitted attributes are in
-            # rating units (and float64, whatever precision the solver trained in).
+            # The solvers fitted standardised ratings; the fitted state is in rating
+            # units (and float64, whatever precision the solver trained in).
             model = result.model.astype(np.float64).rescaled(train_set.rating_scale)
             full_vectors = solver.full_vectors(model)
             # The rating indexes are the fit's largest arrays: free all but the
             # ratings grouped by user, which the fitted model keeps (recommend,
-            # partial_fit), before the fitted attributes are built. SGD's shuffled
-            # copy goes with its solver, before that index is built.
+            # partial_fit), before the state is built. SGD's shuffled copy goes with
+            # its solver, before that index is built.
             del solver
             by_user = data.by_user
             del data
-        self.alpha_, self.alpha_scores_ = alpha, alpha_scores
-        self._set_fitted(train_set, by_user, model, *full_vectors)
-        self._set_feature_factors(train_set, model, attributes)
-        self.n_iter_ = result.n_iter
-        self.loss_curve_ = result.loss_curve
-        self.validation_scores_ = result.validation_scores
-        if not result.converged and self.tol is not None:
-            warnings.warn(
-                f"MatrixFactorization stopped after max_iter={self.max_iter} epochs "
-                "before the stopping rule was met; raise max_iter or tol.",
-                ConvergenceWarning,
-                stacklevel=3,
+        state = self._fitted_state(
+            train_set, by_user, model, full_vectors, attributes, result
+        )
+        state = dataclasses.replace(state, alpha=alpha, alpha_scores=alpha_scores)
+        return state, result.converged
+
+    def _fitted_state(
+        self,
+        train_set: TrainingSet,
+        by_user: SideIndex,
+        model: FactorModel,
+        full_vectors: tuple[np.ndarray, np.ndarray],
+        attributes: tuple[SideAttributes, SideAttributes] | None,
+        result: TrainingResult,
+    ) -> FittedState:
+        sides = self._implicit_sides()
+        feature_scale = train_set.feature_scale
+        feature_sides = feature_factors = None
+        attribute_bias = (None, None)
+        if attributes is not None:
+            feature_sides, feature_factors, attribute_bias = fitted_attributes(
+                attributes,
+                feature_scale.shape[0],
+                (model.user_attribute_factors, model.item_attribute_factors),
+                model.coef,
             )
-        return self
+            feature_factors /= feature_scale[:, None]
+        return FittedState(
+            users=SideState(
+                train_set.users,
+                model.user_bias,
+                model.user_factors,
+                full_vectors[0],
+                model.user_implicit if "item" in sides else None,
+                attribute_bias[0],
+            ),
+            items=SideState(
+                train_set.items,
+                model.item_bias,
+                model.item_factors,
+                full_vectors[1],
+                model.item_implicit if "user" in sides else None,
+                attribute_bias[1],
+            ),
+            global_mean=train_set.global_mean,
+            rating_scale=train_set.rating_scale,
+            rating_range=train_set.rating_range,
+            coef=model.coef / feature_scale,
+            feature_mean=train_set.feature_mean,
+            history=_history(by_user, train_set, model),
+            n_iter=result.n_iter,
+            weight_scale=train_set.weight_scale,
+            feature_sides=feature_sides,
+            feature_factors=feature_factors,
+            folded_items=np.zeros(len(train_set.items), dtype=bool),
+            loss_curve=result.loss_curve,
+            validation_scores=result.validation_scores,
+        )
 
     def _attributes(
         self, train_set: TrainingSet
@@ -542,7 +574,7 @@ class MatrixFactorization(BaseFactorization):
             train_set.features,
         )
 
-    def _fresh_model(
+    def _initial_model(
         self,
         train_set: TrainingSet,
         data: RatingData,
@@ -551,7 +583,9 @@ class MatrixFactorization(BaseFactorization):
     ) -> FactorModel:
         """The initial model of a fit (the previous fit's with ``warm_start``)."""
         model = initial_model(
-            train_set,
+            train_set.user_seeds,
+            train_set.item_seeds,
+            train_set.features.shape[1],
             self.n_components,
             self._implicit_sides(),
             seed,
@@ -559,8 +593,8 @@ class MatrixFactorization(BaseFactorization):
             solver_class(self.solver, self._implicit_sides()).dtype,
             (0, 0) if attributes is None else tuple(a.n_columns for a in attributes),
         )
-        if self.warm_start and hasattr(self, "user_factors_"):
-            self._reuse_previous(train_set, model, attributes)
+        if self.warm_start and hasattr(self, "_state"):
+            reuse_previous(self._state, train_set, model, attributes)
         # The objective does not involve rows without weight; zero vectors make
         # them predict like unknown ids, whichever solver runs.
         model.user_factors[data.user_weight == 0] = 0.0
@@ -574,7 +608,7 @@ class MatrixFactorization(BaseFactorization):
         attributes: tuple[SideAttributes, SideAttributes] | None,
         alpha: float,
         order_seed: int,
-        validation,
+        validation: Validation | None,
         model: FactorModel,
         searching: bool = False,
     ) -> tuple[TrainingResult, object]:
@@ -590,9 +624,7 @@ class MatrixFactorization(BaseFactorization):
         if searching:
             tol = max(tol or 0.0, SEARCH_TOL)
             patience, verbose = 1, max(verbose - 1, 0)
-        solver_type = solver_class(self.solver, self._implicit_sides())
-        solver = solver_type(
-            data,
+        options = SolverOptions(
             alpha=alpha,
             alpha_bias=self.alpha_bias,
             fit_bias=self.fit_bias,
@@ -601,19 +633,22 @@ class MatrixFactorization(BaseFactorization):
                 10 * alpha if self.alpha_implicit is None else self.alpha_implicit
             ),
             attributes=attributes,
-            learning_rate=self.learning_rate,
-            random_state=np.random.RandomState(order_seed),
             cg_steps=self.cg_steps if self.solver == "cg" else None,
+            learning_rate=self.learning_rate,
+            order_seed=order_seed,
         )
+        solver = solver_class(self.solver, options.implicit_sides)(data, options)
+        validation_score = None
+        if validation is not None:
+            held_out = HeldOutScore(train_set, validation, self.clip, attributes)
+            validation_score = held_out.rmse_callback(solver.full_vectors)
         result = train(
             solver,
             model,
             max_iter=self.max_iter,
             tol=tol,
             n_iter_no_change=patience,
-            validation_rmse=self._validation_scorer(
-                train_set, validation, solver.full_vectors, attributes
-            ),
+            validation_score=validation_score,
             verbose=verbose,
             solver_name=self.solver,
             loss_unit=train_set.rating_scale**2,
@@ -632,7 +667,7 @@ class MatrixFactorization(BaseFactorization):
         """
         if self.alpha != "auto":
             return self.alpha, None, None
-        split = _held_out(
+        split = split_held_out(
             ratings, y, sample_weight, self.validation_fraction, seeds.split
         )
         if split is None:  # too few ratings to hold any out
@@ -640,12 +675,13 @@ class MatrixFactorization(BaseFactorization):
         train_ratings, train_y, train_weight, validation = split
         train_set = TrainingSet(train_ratings, train_y, train_weight)
         attributes = self._attributes(train_set)
+        held_out = HeldOutScore(train_set, validation, self.clip, attributes)
         with numba_threads(self.n_jobs, single_blas_thread=True) as n_threads:
             data = train_set.rating_data(self.n_components, 4 * n_threads)
 
             def score(alpha: float, start: FactorModel | None):
                 model = (
-                    self._fresh_model(train_set, data, seeds.init, attributes)
+                    self._initial_model(train_set, data, seeds.init, attributes)
                     if start is None
                     else start.copy()
                 )
@@ -659,9 +695,9 @@ class MatrixFactorization(BaseFactorization):
                     model,
                     searching=True,
                 )
-                errors = self._held_out_errors(
-                    train_set, validation, solver.full_vectors, attributes
-                )(result.model)
+                errors = held_out.errors(
+                    result.model, solver.full_vectors(result.model)
+                )
                 if self.verbose:
                     rmse = np.sqrt(errors.mean()) * train_set.rating_scale
                     print(f"alpha={alpha}: held-out RMSE {rmse:.5f}")
@@ -733,19 +769,33 @@ class MatrixFactorization(BaseFactorization):
         >>> model.users_[-1], model.user_factors_.shape
         (np.int64(1000), (51, 3))
         """
-        if not hasattr(self, "users_"):
+        if not hasattr(self, "_state"):
             return self.fit(X, y, sample_weight)
+        state = self._state
         ratings, y, sample_weight = self._validate_fit_input(
             X, y, sample_weight, reset=False
         )
         with numba_threads(self.n_jobs) as n_threads:
-            fold_in(self, ratings, y, sample_weight, 4 * n_threads)
+            new_state = fold_in(
+                state,
+                ratings,
+                y,
+                sample_weight,
+                alpha_bias=self.alpha_bias,
+                fit_bias=self.fit_bias,
+                n_chunks=4 * n_threads,
+            )
+        self._install(new_state)
         return self
 
-    def _split_validation(self, ratings: RatingInput, y, sample_weight, seed):
+    def _split_validation(
+        self, ratings: RatingInput, y, sample_weight, seed: int
+    ) -> tuple[RatingInput, np.ndarray, np.ndarray, Validation | None]:
         if not self.early_stopping:
             return ratings, y, sample_weight, None
-        split = _held_out(ratings, y, sample_weight, self.validation_fraction, seed)
+        split = split_held_out(
+            ratings, y, sample_weight, self.validation_fraction, seed
+        )
         if split is None:
             raise ValueError(
                 "early_stopping needs ratings with positive sample_weight left for "
@@ -754,208 +804,5 @@ class MatrixFactorization(BaseFactorization):
             )
         return split
 
-    def _validation_scorer(
-        self,
-        train_set: TrainingSet,
-        validation,
-        full_vectors,
-        attributes: tuple[SideAttributes, SideAttributes] | None,
-    ):
-        """The validation RMSE (in rating units) of a model, for early stopping."""
-        if validation is None:
-            return None
-        errors = self._held_out_errors(train_set, validation, full_vectors, attributes)
-        return lambda model: float(
-            np.sqrt(errors(model).mean()) * train_set.rating_scale
-        )
-
-    def _held_out_errors(
-        self,
-        train_set: TrainingSet,
-        validation,
-        full_vectors,
-        attributes: tuple[SideAttributes, SideAttributes] | None,
-    ):
-        """A function of a model: the squared error of each held-out rating, in
-        standardised units, times its weight over their mean (so that the mean of
-        these is the weighted mean squared error)."""
-        ratings, y, weight = validation
-        relative_weight = weight / weight.mean() if weight.any() else 1.0
-        user_codes = lookup_codes(train_set.users, ratings.users)
-        item_codes = lookup_codes(train_set.items, ratings.items)
-        features = (ratings.features - train_set.feature_mean) / train_set.feature_scale
-        # The model is scored in the standardised units it is fitted in.
-        target = (y - train_set.global_mean) / train_set.rating_scale
-        lower, upper = (
-            map(train_set.standardised, train_set.rating_range)
-            if self.clip
-            else (-np.inf, np.inf)
-        )
-        out = np.empty(ratings.n_samples)
-
-        def errors(model: FactorModel) -> np.ndarray:
-            base = features @ model.coef
-            user_vectors, item_vectors = full_vectors(model)
-            users = (user_codes, user_vectors, model.user_bias)
-            items = (item_codes, item_vectors, model.item_bias)
-            if attributes is not None:
-                # Unknown validation ids are described by their attributes, as
-                # predict describes them.
-                users = describe_unknown(
-                    *users,
-                    lambda rows: (
-                        features[np.ix_(rows, attributes[0].columns)]
-                        @ model.user_attribute_factors
-                    ),
-                )
-                items = describe_unknown(
-                    *items,
-                    lambda rows: (
-                        features[np.ix_(rows, attributes[1].columns)]
-                        @ model.item_attribute_factors
-                    ),
-                )
-            predict_codes(
-                users[0],
-                items[0],
-                base,
-                users[2],
-                items[2],
-                users[1],
-                items[1],
-                lower,
-                upper,
-                out,
-            )
-            return relative_weight * (target - out) ** 2
-
-        return errors
-
-    def _reuse_previous(
-        self,
-        train_set: TrainingSet,
-        model: FactorModel,
-        attributes: tuple[SideAttributes, SideAttributes] | None,
-    ) -> None:
-        if self.user_factors_.shape[1] != self.n_components:
-            raise ValueError(
-                f"warm_start=True needs the same n_components as the previous fit "
-                f"({self.user_factors_.shape[1]}), got {self.n_components}."
-            )
-        previous = self._previous_model(train_set)
-        _carry_over(model, train_set, previous, self.users_, self.items_)
-        if (
-            attributes is None
-            or self.feature_factors_ is None
-            or model.coef.size != self.coef_.size
-        ):
-            return
-        for side, side_attributes, vectors in zip(
-            ("user", "item"),
-            attributes,
-            (model.user_attribute_factors, model.item_attribute_factors),
-            strict=True,
-        ):
-            # A column that describes the same side as before keeps its vector.
-            columns = side_attributes.columns
-            same = self.feature_sides_[columns] == side
-            vectors[same] = previous.user_attribute_factors[columns[same]]
-
-    def _previous_model(self, train_set: TrainingSet) -> FactorModel:
-        """The fitted model in the standardised units of ``train_set``; its
-        ``user_attribute_factors`` hold the vector of every feature column."""
-        no_rows = np.zeros((0, self.n_components))
-        feature_scale = train_set.feature_scale
-        if self.coef_.size != feature_scale.size:  # not reused: see _reuse_previous
-            feature_scale = np.ones(self.coef_.size)
-        feature_factors = getattr(self, "feature_factors_", None)
-        return FactorModel(
-            user_bias=self.user_bias_,
-            item_bias=self.item_bias_,
-            user_factors=self.user_factors_,
-            item_factors=self.item_factors_,
-            coef=self.coef_ * feature_scale,
-            item_implicit=_or_empty(self.item_implicit_factors_, no_rows),
-            user_implicit=_or_empty(self.user_implicit_factors_, no_rows),
-            user_attribute_factors=_or_empty(
-                feature_factors, no_rows, scale=feature_scale[:, None]
-            ),
-        ).rescaled(1.0 / train_set.rating_scale)
-
-    def _set_feature_factors(
-        self,
-        train_set: TrainingSet,
-        model: FactorModel,
-        attributes: tuple[SideAttributes, SideAttributes] | None,
-    ) -> None:
-        if attributes is None:
-            self.feature_sides_ = self.feature_factors_ = None
-            self._attribute_bias = None
-            return
-        n_features = train_set.features.shape[1]
-        sides = np.full(n_features, "rating", dtype=object)
-        factors = np.zeros((n_features, self.n_components))
-        for side, side_attributes, vectors in zip(
-            ("user", "item"),
-            attributes,
-            (model.user_attribute_factors, model.item_attribute_factors),
-            strict=True,
-        ):
-            sides[side_attributes.columns] = side
-            factors[side_attributes.columns] = vectors
-        self.feature_sides_ = sides
-        self.feature_factors_ = factors / train_set.feature_scale[:, None]
-        # What the linear term makes of each training id's attributes: recommend
-        # adds it, as its candidates' attributes differ.
-        self._attribute_bias = {
-            side: side_attributes.values @ model.coef[side_attributes.columns]
-            for side, side_attributes in zip(("user", "item"), attributes, strict=True)
-        }
-
     def _implicit_sides(self) -> frozenset:
         return implicit_sides(self.implicit_feedback)
-
-    def _prediction_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        return self._full_vectors
-
-    def _set_fitted(
-        self,
-        train_set: TrainingSet,
-        by_user: SideIndex,
-        model: FactorModel,
-        user_vectors: np.ndarray,
-        item_vectors: np.ndarray,
-    ) -> None:
-        sides = self._implicit_sides()
-        self.item_implicit_factors_ = model.item_implicit if "users" in sides else None
-        self.user_implicit_factors_ = model.user_implicit if "items" in sides else None
-        # The full vectors (factors plus implicit sums) are what predict multiplies;
-        # keeping them means predict needs no training data.
-        self._full_vectors = (
-            np.asarray(user_vectors, dtype=np.float64),
-            np.asarray(item_vectors, dtype=np.float64),
-        )
-        self.global_mean_ = train_set.global_mean
-        self.rating_scale_ = train_set.rating_scale
-        self._weight_scale = train_set.weight_scale
-        self.users_ = train_set.users
-        self.items_ = train_set.items
-        self.user_bias_ = model.user_bias
-        self.item_bias_ = model.item_bias
-        self.user_factors_ = model.user_factors
-        self.item_factors_ = model.item_factors
-        self.coef_ = model.coef / train_set.feature_scale
-        self._feature_mean = train_set.feature_mean
-        self.rating_range_ = train_set.rating_range
-        self._remember_seen(by_user)
-        # partial_fit re-solves rows against their training ratings: keep them, net
-        # of the global mean (already) and the linear term (fixed from now on). The
-        # index is the fit's own, so its targets can change in place.
-        target = by_user.target
-        target *= train_set.rating_scale
-        if model.coef.size:
-            target -= by_user.gather(train_set.features @ model.coef)
-        self._seen_target = target
-        weight = by_user.weight
-        self._seen_weight = None if _is_unit_weights(weight) else weight
-        self._folded_items = np.zeros(len(train_set.items), dtype=bool)

@@ -63,10 +63,10 @@ class SideIndex:
         return values[self.order]
 
 
-def _chunk_bounds(indptr: np.ndarray, n_factors: int, n_chunks: int) -> np.ndarray:
+def chunk_bounds(indptr: np.ndarray, n_components: int, n_chunks: int) -> np.ndarray:
     # A row costs about n_ratings * d^2 / 2 for its Gram matrix plus d^3 / 6 for the
     # solve; balancing on that keeps both threads busy even with skewed row sizes.
-    d = n_factors + 1
+    d = n_components + 1
     work = np.diff(indptr) * (d * d / 2.0) + d**3 / 6.0
     cumulative = np.concatenate(([0.0], np.cumsum(work)))
     targets = np.linspace(0.0, cumulative[-1], n_chunks + 1)
@@ -80,13 +80,13 @@ def unit_weights(n: int) -> np.ndarray:
     return np.broadcast_to(np.float64(1.0), (n,))
 
 
-def _is_unit_weights(weight: np.ndarray) -> bool:
+def is_unit_weights(weight: np.ndarray) -> bool:
     return weight.strides[0] == 0 and (weight.size == 0 or weight[0] == 1.0)
 
 
 def _gather(values: np.ndarray, order: np.ndarray) -> np.ndarray:
     # Unit weights stay a zero-stride view: gathering would materialise n ones.
-    return values if _is_unit_weights(values) else values[order]
+    return values if is_unit_weights(values) else values[order]
 
 
 def _regrouped(
@@ -128,7 +128,7 @@ class RatingData:
         Standardised side features.
     n_users, n_items : int
         Number of distinct users and items.
-    n_factors, n_chunks : int
+    n_components, n_chunks : int
         Rank of the model and number of work chunks per side, for ``by_user`` and
         ``by_item``.
     """
@@ -142,7 +142,7 @@ class RatingData:
     features: np.ndarray
     n_users: int
     n_items: int
-    n_factors: int
+    n_components: int
     n_chunks: int
 
     # The per-side indexes are built on first use: the alternating solvers need
@@ -201,11 +201,11 @@ class RatingData:
             other=other,
             target=target,
             weight=_gather(self.weight, order),
-            chunks=_chunk_bounds(indptr, self.n_factors, self.n_chunks),
+            chunks=chunk_bounds(indptr, self.n_components, self.n_chunks),
         )
 
     def _row_weight(self, codes: np.ndarray, n_rows: int) -> np.ndarray:
-        if _is_unit_weights(self.weight):  # plain counts: no weight array to read
+        if is_unit_weights(self.weight):  # plain counts: no weight array to read
             counts = np.zeros(n_rows, dtype=np.int64)
             count_keys(codes, counts)
             return counts.astype(np.float64)

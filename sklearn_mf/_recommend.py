@@ -7,14 +7,10 @@ import pandas as pd
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
-from ._attributes import attribute_part
 from ._ids import canonical_ids, lookup_codes
-from ._kernels._topk import top_n_rows
-from ._ratings import SideIndex
+from ._scoring import top_n
+from ._state import FittedState
 from .utils._threads import numba_threads
-
-# Rows of scores computed per block: about 32 MB of float64 whatever the catalogue.
-_BLOCK_VALUES = 1 << 22
 
 
 def _check_n(n) -> int:
@@ -46,41 +42,9 @@ def _ragged_take(indptr: np.ndarray, values: np.ndarray, rows: np.ndarray):
     return ptr, values[np.repeat(starts, lengths) + offsets]
 
 
-def _top_n(
-    row_vectors, row_bias, col_vectors, col_bias, excluded_ptr, excluded, n, n_jobs
-):
-    """Best ``n`` columns of ``row_vectors @ col_vectors.T + row_bias + col_bias`` per
-    row, skipping each row's ``excluded`` columns; blocks of rows bound the memory."""
-    n_rows, n_cols = row_vectors.shape[0], col_vectors.shape[0]
-    index = np.empty((n_rows, n), dtype=np.int64)
-    score = np.empty((n_rows, n))
-    block = max(1, _BLOCK_VALUES // max(n_cols, 1))
-    with numba_threads(n_jobs):
-        for start in range(0, n_rows, block):
-            stop = min(start + block, n_rows)
-            scores = row_vectors[start:stop] @ col_vectors.T
-            scores += col_bias
-            top_n_rows(
-                scores,
-                excluded_ptr[start : stop + 1] - excluded_ptr[start],
-                excluded[excluded_ptr[start] : excluded_ptr[stop]],
-                n,
-                index[start:stop],
-                score[start:stop],
-            )
-    score += row_bias[:, None]
-    return index, score
-
-
 class RecommenderMixin:
-    """``recommend`` and ``similar_items`` for an estimator with the fitted attributes
-    of ``BaseFactorization`` and the training items of each user (``_seen_*``)."""
-
-    def _remember_seen(self, by_user: SideIndex) -> None:
-        """Keep what each user rated in training, for recommend(exclude_seen=True):
-        the item codes of the training ratings grouped by user."""
-        self._seen_indptr = by_user.indptr
-        self._seen_items = by_user.other
+    """``recommend`` and ``similar_items`` over an estimator's fitted state
+    (``_state``), which holds the items each user rated in training."""
 
     def recommend(
         self,
@@ -149,36 +113,36 @@ class RecommenderMixin:
         True
         """
         check_is_fitted(self)
+        state = self._state  # read once: a concurrent partial_fit swaps it whole
         n = _check_n(n)
         if not isinstance(exclude_seen, (bool, np.bool_)):
             raise TypeError(
                 f"exclude_seen must be a bool; got {type(exclude_seen).__name__}."
             )
         user_ids = _id_array(users, "users")
+        all_items = state.items.ids
         if items is None:
-            candidate_ids = self.items_
-            candidate_codes = np.arange(len(self.items_), dtype=np.int32)
+            candidate_ids = all_items
+            candidate_codes = np.arange(len(all_items), dtype=np.int32)
         else:
             candidate_ids = _id_array(items, "items")
             if len(pd.unique(candidate_ids)) != len(candidate_ids):
                 raise ValueError("items must not repeat an id.")
-            candidate_codes = lookup_codes(self.items_, candidate_ids)
-        user_codes = lookup_codes(self.users_, user_ids)
+            candidate_codes = lookup_codes(all_items, candidate_ids)
+        user_codes = lookup_codes(state.users.ids, user_ids)
         known_items = candidate_codes >= 0
-        user_vectors, item_vectors = self._prediction_vectors()
         row_vectors, row_bias = self._side_scores(
-            "user", user_codes, user_vectors, self.user_bias_, user_features
+            state, "user", user_codes, user_features
         )
-        row_bias += self.global_mean_
+        row_bias += state.global_mean
         col_vectors, col_bias = self._side_scores(
-            "item", candidate_codes, item_vectors, self.item_bias_, item_features
+            state, "item", candidate_codes, item_features
         )
-        column_of = np.full(len(self.items_), -1, dtype=np.int64)
+        column_of = np.full(len(all_items), -1, dtype=np.int64)
         column_of[candidate_codes[known_items]] = np.flatnonzero(known_items)
+        history = state.history
         if exclude_seen:
-            excluded_ptr, seen = _ragged_take(
-                self._seen_indptr, self._seen_items, user_codes
-            )
+            excluded_ptr, seen = _ragged_take(history.indptr, history.items, user_codes)
             excluded = column_of[seen]
         else:
             excluded_ptr = np.zeros(len(user_ids) + 1, dtype=np.int64)
@@ -194,39 +158,36 @@ class RecommenderMixin:
                 f"{user_ids[short]!r} after excluding the items it rated; lower n, "
                 "pass more items or set exclude_seen=False."
             )
-        index, scores = _top_n(
-            row_vectors,
-            row_bias,
-            col_vectors,
-            col_bias,
-            excluded_ptr,
-            excluded,
-            n,
-            getattr(self, "n_jobs", None),
-        )
+        with numba_threads(getattr(self, "n_jobs", None)):
+            index, scores = top_n(
+                row_vectors, row_bias, col_vectors, col_bias, excluded_ptr, excluded, n
+            )
         # Users the model knows nothing about get the most popular candidates: their
         # fallback ratings (mu + b_i) would put items with one or two high ratings on
         # top, as the item biases of rarely rated items are the least certain.
-        described = user_features is not None and (self.feature_sides_ == "user").any()
+        described = user_features is not None and state.attribute_columns("user").size
         anonymous = (user_codes < 0) & (not described)
         if anonymous.any():
-            popularity = np.bincount(self._seen_items, minlength=len(self.items_))
+            popularity = np.bincount(history.items, minlength=len(all_items))
             candidate_popularity = np.where(
                 known_items, popularity[np.maximum(candidate_codes, 0)], 0
             )
             most_popular = np.argsort(-candidate_popularity, kind="stable")[:n]
             index[anonymous] = most_popular
-            scores[anonymous] = self.global_mean_ + col_bias[most_popular]
+            scores[anonymous] = state.global_mean + col_bias[most_popular]
         return candidate_ids[index], scores
 
-    def _side_scores(self, side, codes, vectors, bias, features):
+    def _side_scores(
+        self, state: FittedState, side: str, codes: np.ndarray, features
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Vectors and biases of one side's ids for ranking: the fitted ones for
         known ids (plus the linear term of their attributes), zero or described by
         the attributes in ``features`` for unknown ones."""
         known = codes >= 0
-        out_vectors = np.where(known[:, None], vectors[codes], 0.0)
-        out_bias = np.where(known, bias[codes], 0.0)
-        factors = getattr(self, "feature_factors_", None)
+        fitted = state.side(side)
+        out_vectors = np.where(known[:, None], fitted.vectors[codes], 0.0)
+        out_bias = np.where(known, fitted.bias[codes], 0.0)
+        factors = state.feature_factors
         if features is not None:
             name = f"{side}_features"
             if factors is None:
@@ -243,10 +204,10 @@ class RecommenderMixin:
                 )
         if factors is None:
             return out_vectors, out_bias
-        out_bias[known] += self._attribute_bias[side][codes[known]]
+        out_bias[known] += fitted.attribute_bias[codes[known]]
         if features is not None:
-            out_vectors[~known], out_bias[~known] = attribute_part(
-                self, side, features[~known] - self._feature_mean
+            out_vectors[~known], out_bias[~known] = state.attribute_part(
+                side, features[~known] - state.feature_mean
             )
         return out_vectors, out_bias
 
@@ -284,29 +245,31 @@ class RecommenderMixin:
         ((1, 4), True)
         """
         check_is_fitted(self)
+        state = self._state
         n = _check_n(n)
         item_ids = _id_array(items, "items")
-        codes = lookup_codes(self.items_, item_ids)
+        all_items = state.items.ids
+        codes = lookup_codes(all_items, item_ids)
         if (codes < 0).any():
             unknown = item_ids[codes < 0][:5].tolist()
             raise ValueError(
                 f"similar_items needs training items; unknown ids: {unknown}."
             )
-        if n > len(self.items_) - 1:
+        if n > len(all_items) - 1:
             raise ValueError(
-                f"n={n} is more than the {len(self.items_) - 1} other training items."
+                f"n={n} is more than the {len(all_items) - 1} other training items."
             )
-        _, vectors = self._prediction_vectors()
+        vectors = state.items.vectors
         norms = np.linalg.norm(vectors, axis=1)
         unit = vectors / np.where(norms > 0, norms, 1.0)[:, None]
-        index, similarities = _top_n(
-            unit[codes],
-            np.zeros(len(codes)),
-            unit,
-            np.zeros(len(self.items_)),
-            np.arange(len(codes) + 1, dtype=np.int64),
-            codes.astype(np.int64),
-            n,
-            getattr(self, "n_jobs", None),
-        )
-        return self.items_[index], similarities
+        with numba_threads(getattr(self, "n_jobs", None)):
+            index, similarities = top_n(
+                unit[codes],
+                np.zeros(len(codes)),
+                unit,
+                np.zeros(len(all_items)),
+                np.arange(len(codes) + 1, dtype=np.int64),
+                codes.astype(np.int64),
+                n,
+            )
+        return all_items[index], similarities

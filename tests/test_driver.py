@@ -27,7 +27,7 @@ def _train(scores, **kwargs):
     return train(
         _CountingSolver(),
         _model(),
-        validation_rmse=lambda _: next(sequence),
+        validation_score=lambda _: next(sequence),
         verbose=0,
         solver_name="stub",
         **options,
@@ -65,7 +65,7 @@ def test_non_finite_loss_raises():
             max_iter=3,
             tol=None,
             n_iter_no_change=1,
-            validation_rmse=None,
+            validation_score=None,
             verbose=0,
             solver_name="stub",
         )

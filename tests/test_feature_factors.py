@@ -117,7 +117,7 @@ def test_attribute_step_solves_its_ridge_problem():
         data.n_items,
         values[data.user_codes],
     )
-    term = AttributeTerm(data, "users", user_attributes)
+    term = AttributeTerm(data, "user", user_attributes)
     alpha = 0.4
     n_columns, k = model.user_attribute_factors.shape
     residual = (
@@ -202,14 +202,14 @@ def test_predict_describes_unknown_ids_by_their_row():
     ).fit(X, y)
     row = X[:1].copy()
     row[0, 0] = -5  # unknown user, known item
-    centred = row[0, 2:] - model._feature_mean
+    centred = row[0, 2:] - model._state.feature_mean
     user_vector = centred[:3] @ model.feature_factors_[:3]
     item = list(model.items_).index(row[0, 1])
     expected = (
         model.global_mean_
         + model.item_bias_[item]
         + centred @ model.coef_
-        + user_vector @ model._full_vectors[1][item]
+        + user_vector @ model._state.items.vectors[item]
     )
     np.testing.assert_allclose(model.predict(row), [expected], rtol=1e-12)
     # Known ids keep their fitted vectors whatever their row's attributes say.
@@ -243,7 +243,7 @@ def test_recommend_ranks_for_unknown_users_through_their_features():
         )
         item_rows = {item: X[X[:, 1] == item][0, 5:9] for item in items}
         rows[:, 5:9] = [item_rows[item] for item in items]
-        rows[:, 9] = model._feature_mean[-1]  # context at its mean
+        rows[:, 9] = model._state.feature_mean[-1]  # context at its mean
         np.testing.assert_allclose(model.predict(rows), scores[row], rtol=1e-9)
     assert ids[0].tolist() != ids[1].tolist()
     without = model.recommend(["new"], n=5)[0]
@@ -350,7 +350,7 @@ def test_cold_items_beat_the_fallback_on_ml100k(ml100k):
 
 
 def test_early_stopping_scores_unknown_ids_as_predict_does():
-    from sklearn_mf._base import SEED_MAX
+    from sklearn_mf.utils._random import SEED_MAX
 
     X, y = _grouped_ratings(n_users=400, n_ratings=1500)  # many users rated once
     model = MatrixFactorization(

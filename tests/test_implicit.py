@@ -52,7 +52,7 @@ def _dense_sums(data):
 
 def test_implicit_sums_and_their_transpose_match_dense_algebra(small_data):
     data, model = small_data
-    term = ImplicitTerm(data, "users")
+    term = ImplicitTerm(data, "user")
     dense = _dense_sums(data)
     np.testing.assert_allclose(
         term.sums(model.item_implicit), dense @ model.item_implicit, rtol=1e-12
@@ -113,7 +113,7 @@ def test_implicit_step_solves_the_y_problem(small_data):
     )
     expected = np.linalg.solve(gram, design.T @ (data.weight * residual))
     # Conjugate gradients solve an n-dimensional quadratic in n steps.
-    _users_step(ImplicitTerm(data, "users"), model, alpha, n_items * k)
+    _users_step(ImplicitTerm(data, "user"), model, alpha, n_items * k)
     np.testing.assert_allclose(
         model.item_implicit.ravel(), expected, rtol=1e-6, atol=1e-8
     )
@@ -121,7 +121,7 @@ def test_implicit_step_solves_the_y_problem(small_data):
 
 def test_one_implicit_step_lowers_the_objective(small_data):
     data, model = small_data
-    term = ImplicitTerm(data, "users")
+    term = ImplicitTerm(data, "user")
 
     def loss():
         users = model.user_factors + term.sums(model.item_implicit)

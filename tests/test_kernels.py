@@ -9,7 +9,7 @@ from sklearn_mf._kernels._linalg import cholesky_solve_inplace
 from sklearn_mf._kernels._predict import predict_codes
 from sklearn_mf._kernels._sgd import cell_visiting_order, sgd_visit
 from sklearn_mf._ratings import RatingData
-from sklearn_mf._solvers import FactorModel
+from sklearn_mf._solvers import FactorModel, SolverOptions
 from sklearn_mf._solvers._sgd import SGDSolver
 
 
@@ -306,14 +306,8 @@ def test_sgd_epoch_visits_every_rating_once():
     data = RatingData(
         users, items, rng.randn(n), 0.0, 1.0, np.ones(n), np.zeros((n, 0)), 30, 20, 2, 2
     )
-    solver = SGDSolver(
-        data,
-        alpha=0.1,
-        alpha_bias=0.1,
-        fit_bias=True,
-        learning_rate=0.0,
-        random_state=np.random.RandomState(0),
-    )
+    options = SolverOptions(alpha=0.1, alpha_bias=0.1, fit_bias=True, order_seed=0)
+    solver = SGDSolver(data, options)
     model = FactorModel(
         np.zeros(30), np.zeros(20), np.ones((30, 2)), np.ones((20, 2)), np.zeros(0)
     ).astype(np.float32)

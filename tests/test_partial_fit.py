@@ -144,8 +144,8 @@ def test_fold_in_with_attribute_factors():
     new = np.array([[99, 5, 1.0], [99, 7, 1.0]])
     model.partial_fit(new, [4.0, 4.0])
     row = _row(model, model.users_, 99)
-    attribute_part = (1.0 - model._feature_mean) @ model.feature_factors_
-    own = model._full_vectors[0][row] - attribute_part
+    attribute_part = (1.0 - model._state.feature_mean) @ model.feature_factors_
+    own = model._state.users.vectors[row] - attribute_part
     np.testing.assert_allclose(model.user_factors_[row], own, rtol=1e-10)
     # It predicts its group's taste (odd items) for items it has not rated.
     assert model.predict([[99, 9, 1.0]])[0] > model.predict([[99, 8, 1.0]])[0] + 0.5

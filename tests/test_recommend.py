@@ -104,7 +104,7 @@ def test_recommend_needs_a_fitted_model():
 
 def test_similar_items_are_cosine_neighbours(fitted):
     _, model = fitted
-    vectors = model._prediction_vectors()[1]
+    vectors = model._state.items.vectors
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     ids, similarities = model.similar_items([0, 7], n=4)
     for row, item in enumerate([0, 7]):

@@ -2,11 +2,11 @@
 
 import numpy as np
 
-from .._attributes import SideAttributes
 from .._kernels._als import als_cg_half_step, als_half_step
-from .._ratings import RatingData, SideIndex
+from .._ratings import RatingData, SideIndex, chunk_bounds
 from ._implicit import AttributeTerm, ImplicitTerm
 from ._model import FactorModel, objective, penalty
+from ._options import SolverOptions
 
 # Conjugate-gradient steps per epoch on the implicit-feedback vectors when the rows
 # are solved exactly (cg_steps=None): that problem couples all items, so it has no
@@ -28,66 +28,54 @@ class ALSSolver:
 
     With ``cg_steps=None`` every per-row ridge problem is solved exactly (Cholesky);
     otherwise by that many conjugate-gradient steps from the previous solution.
-    Options meant for other solvers (``learning_rate``, ``random_state``) are ignored.
     """
 
     dtype = np.float64
 
-    def __init__(
-        self,
-        data: RatingData,
-        *,
-        alpha: float,
-        alpha_bias: float,
-        fit_bias: bool,
-        implicit_sides: frozenset = frozenset(),
-        alpha_implicit: float = 0.0,
-        attributes: tuple[SideAttributes, SideAttributes] | None = None,
-        cg_steps: int | None = None,
-        **_,
-    ):
+    def __init__(self, data: RatingData, options: SolverOptions):
         self.data = data
+        alpha, alpha_implicit = options.alpha, options.alpha_implicit
         self.alpha_implicit = alpha_implicit
         # Per side: the summed terms, each with the model field of its shared
         # vectors and its penalty.
-        self.terms: dict[str, list] = {"users": [], "items": []}
+        self.terms: dict[str, list] = {"user": [], "item": []}
         for side, implicit_field in (
-            ("users", "item_implicit"),
-            ("items", "user_implicit"),
+            ("user", "item_implicit"),
+            ("item", "user_implicit"),
         ):
-            if side in implicit_sides:
+            if side in options.implicit_sides:
                 self.terms[side].append(
                     (ImplicitTerm(data, side), implicit_field, alpha_implicit)
                 )
-        if attributes is not None:
+        if options.attributes is not None:
             for side, side_attributes in zip(
-                ("users", "items"), attributes, strict=True
+                ("user", "item"), options.attributes, strict=True
             ):
                 if side_attributes.n_columns:
                     self.terms[side].append(
                         (
                             AttributeTerm(data, side, side_attributes),
-                            f"{side[:-1]}_attribute_factors",
+                            f"{side}_attribute_factors",
                             alpha,
                         )
                     )
-        self.cg_steps = cg_steps
+        self.cg_steps = options.cg_steps
         self.alpha = alpha
-        self.alpha_bias = alpha_bias
-        self.fit_bias = fit_bias
+        self.alpha_bias = options.alpha_bias
+        self.fit_bias = options.fit_bias
         features = data.features
         if features.shape[1]:
             # The coefficient step is one small ridge regression whose Gram matrix is
             # fixed for the whole fit.
             self._feature_gram = features.T @ (features * data.weight[:, None])
             self._feature_gram[np.diag_indices_from(self._feature_gram)] += (
-                data.total_weight * alpha_bias
+                data.total_weight * self.alpha_bias
             )
 
     def _with_terms(self, model: FactorModel, side: str):
         """``(factors + sums, sums)`` with the sums of ``side``'s terms, or
         ``(factors, no rows)`` without any."""
-        factors = model.user_factors if side == "users" else model.item_factors
+        factors = model.user_factors if side == "user" else model.item_factors
         terms = self.terms[side]
         if not terms:
             return factors, np.zeros((0, factors.shape[1]))
@@ -97,7 +85,7 @@ class ALSSolver:
     def full_vectors(self, model: FactorModel) -> tuple[np.ndarray, np.ndarray]:
         """The vectors whose dot products make the predictions: the factors plus the
         sums of their side's terms."""
-        return self._with_terms(model, "users")[0], self._with_terms(model, "items")[0]
+        return self._with_terms(model, "user")[0], self._with_terms(model, "item")[0]
 
     def _solve_side(
         self,
@@ -140,8 +128,8 @@ class ALSSolver:
         # With summed terms, a side's step solves for its full vectors (own factors
         # plus the sums), penalised towards the sums (the prior), and the factors
         # are the difference.
-        users, user_prior = self._with_terms(model, "users")
-        items, item_prior = self._with_terms(model, "items")
+        users, user_prior = self._with_terms(model, "user")
+        items, item_prior = self._with_terms(model, "item")
         self._solve_side(
             data.by_user,
             model.coef,
@@ -151,11 +139,11 @@ class ALSSolver:
             users,
             user_prior,
         )
-        if self.terms["users"]:
+        if self.terms["user"]:
             model.user_factors[:] = users - user_prior
         # Without summed terms or features the items' step is the epoch's last
         # change, so it can score the ratings on the way.
-        last = not (self.terms["users"] or self.terms["items"] or model.coef.size)
+        last = not (self.terms["user"] or self.terms["item"] or model.coef.size)
         squared_error = self._solve_side(
             data.by_item,
             model.coef,
@@ -171,10 +159,10 @@ class ALSSolver:
                 squared_error
                 + penalty(model, data, self.alpha, self.alpha_bias, self.alpha_implicit)
             ) / data.total_weight
-        if self.terms["items"]:
+        if self.terms["item"]:
             model.item_factors[:] = items - item_prior
         steps = self.cg_steps or IMPLICIT_STEPS
-        for term, name, alpha in self.terms["users"]:
+        for term, name, alpha in self.terms["user"]:
             term.step(
                 getattr(model, name),
                 model.coef,
@@ -185,8 +173,8 @@ class ALSSolver:
                 alpha,
                 steps,
             )
-            users, _ = self._with_terms(model, "users")
-        for term, name, alpha in self.terms["items"]:
+            users, _ = self._with_terms(model, "user")
+        for term, name, alpha in self.terms["item"]:
             term.step(
                 getattr(model, name),
                 model.coef,
@@ -197,7 +185,7 @@ class ALSSolver:
                 alpha,
                 steps,
             )
-            items, _ = self._with_terms(model, "items")
+            items, _ = self._with_terms(model, "item")
         if model.coef.size:
             # Residual of everything but the feature term, regressed on the features.
             residual = (
@@ -216,3 +204,41 @@ class ALSSolver:
             users,
             items,
         )
+
+
+def solve_rows(
+    indptr: np.ndarray,
+    other_codes: np.ndarray,
+    target: np.ndarray,
+    weight: np.ndarray,
+    other_bias: np.ndarray,
+    other_vectors: np.ndarray,
+    prior: np.ndarray,
+    *,
+    alpha: float,
+    alpha_bias: float,
+    fit_bias: bool,
+    n_chunks: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(bias, vectors)`` of rows solved exactly against their ratings (CSR by
+    ``indptr``: the other side's codes, targets, weights), the other side fixed; each
+    row's vector is penalised towards its ``prior`` row (no rows: towards zero)."""
+    n_rows, k = indptr.shape[0] - 1, other_vectors.shape[1]
+    bias = np.zeros(n_rows)
+    vectors = np.zeros((n_rows, k))
+    als_half_step(
+        chunk_bounds(indptr, k, n_chunks),
+        indptr,
+        other_codes,
+        target,
+        weight,
+        other_bias,
+        other_vectors,
+        alpha,
+        alpha_bias,
+        fit_bias,
+        prior,
+        bias,
+        vectors,
+    )
+    return bias, vectors

@@ -1,14 +1,20 @@
-"""The epoch loop shared by every solver: stopping rules, divergence, verbose output."""
+"""The epoch loop of every trainer (MF solvers and Gibbs sweeps): stopping rules,
+divergence, callbacks, verbose output."""
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from ._model import FactorModel
 
 
 @dataclass
 class TrainingResult:
+    """The trained model (the best one seen, with a validation score), the number
+    of epochs run, the loss after each, the validation scores (None without), and
+    whether the stopping rule fired."""
+
     model: FactorModel
     n_iter: int
     loss_curve: list[float]
@@ -40,37 +46,53 @@ class _NoImprovement:
         return self.count >= self.patience
 
 
+class Trainer(Protocol):
+    """What the epoch loop drives: an MF solver, or a chain of Gibbs sweeps."""
+
+    def epoch(self, model) -> float:
+        """Run one epoch (or sweep) on ``model`` in place; return the value that the
+        loss curve records and the stopping rule monitors."""
+
+
+def _loss_report(loss: float) -> str:
+    return f"loss {loss:.6f}"
+
+
 def train(
-    solver,
-    model: FactorModel,
+    trainer: Trainer,
+    model,
     *,
     max_iter: int,
     tol: float | None,
     n_iter_no_change: int,
-    validation_rmse: Callable[[FactorModel], float] | None,
+    validation_score: Callable[[FactorModel], float] | None,
     verbose: int,
     solver_name: str,
     loss_unit: float = 1.0,
+    label: str = "Epoch",
+    report: Callable[[float], str] = _loss_report,
 ) -> TrainingResult:
-    """Run ``solver.epoch`` until the stopping rule fires or ``max_iter`` epochs pass.
+    """Run ``trainer.epoch`` until the stopping rule fires or ``max_iter`` epochs pass.
 
     Each epoch returns its training loss, which goes into the loss curve times
     ``loss_unit`` (the squared rating scale, for a solver fitting standardised
-    ratings).
+    ratings). ``verbose`` prints one line per epoch: ``label``, its number,
+    ``report(loss)``, the validation RMSE if any, and the seconds it took.
 
-    Without a validation set, training stops once the training loss has failed to
-    improve by ``tol`` (relative) for ``n_iter_no_change`` epochs; with one, the same
-    rule applies to the validation RMSE and the best model seen is returned. ``tol=None``
-    disables stopping. A non-finite loss raises ``ValueError`` instead of leaving NaN
+    Without a validation score, training stops once the training loss has failed to
+    improve by ``tol`` (relative) for ``n_iter_no_change`` epochs; with one (a
+    callback scoring the model after each epoch), the same rule applies to the
+    validation RMSE and the best model seen is returned. ``tol=None`` disables
+    stopping. A non-finite loss or model raises ``ValueError`` instead of leaving NaN
     parameters behind.
     """
     loss_curve: list[float] = []
-    scores: list[float] | None = [] if validation_rmse is not None else None
+    scores: list[float] | None = [] if validation_score is not None else None
     monitor = _NoImprovement(tol, n_iter_no_change)
     best = model
     for epoch in range(1, max_iter + 1):
         start = time.perf_counter()
-        loss = solver.epoch(model)
+        loss = trainer.epoch(model)
         if not model.is_finite() or loss != loss or loss == float("inf"):
             raise ValueError(
                 f"solver={solver_name!r} diverged at epoch {epoch}: the training loss "
@@ -78,9 +100,9 @@ def train(
             )
         loss *= loss_unit
         loss_curve.append(loss)
-        message = f"Epoch {epoch}: loss {loss:.6f}"
+        message = f"{label} {epoch}: {report(loss)}"
         if scores is not None:
-            score = validation_rmse(model)
+            score = validation_score(model)
             scores.append(score)
             message += f", validation RMSE {score:.5f}"
             if monitor.update(score):

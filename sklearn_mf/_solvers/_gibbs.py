@@ -78,6 +78,13 @@ class Sample:
     user_prior: NormalPrior | None = None
     item_prior: NormalPrior | None = None
 
+    def is_finite(self) -> bool:
+        return (
+            self.model.is_finite()
+            and np.isfinite(self.user_vectors).all()
+            and np.isfinite(self.item_vectors).all()
+        )
+
 
 class GibbsSampler:
     """One :meth:`sweep` draws every parameter once from its conditional."""
@@ -98,10 +105,10 @@ class GibbsSampler:
         self.user_seeds = user_seeds
         self.item_seeds = item_seeds
         self.user_term = (
-            ImplicitTerm(data, "users") if "users" in implicit_sides else None
+            ImplicitTerm(data, "user") if "user" in implicit_sides else None
         )
         self.item_term = (
-            ImplicitTerm(data, "items") if "items" in implicit_sides else None
+            ImplicitTerm(data, "item") if "item" in implicit_sides else None
         )
         self.degrees_of_freedom = 0.0
         self.users_with_weight = data.user_weight > 0

@@ -17,7 +17,7 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
 
 class SummedTerm:
     """Shared vectors ``y`` whose linear image ``A y`` is added to the vectors of one
-    side's rows (users for ``side="users"``), penalised by
+    side's rows (users for ``side="user"``), penalised by
     ``alpha sum_j penalty_weight[j] |y_j|^2``.
 
     Subclasses define ``A`` (:meth:`sums`), its transpose (:meth:`to_cols`) and
@@ -33,7 +33,7 @@ class SummedTerm:
     @property
     def rows(self) -> SideIndex:
         """The ratings grouped by the rows of this term's side."""
-        return self.data.by_user if self.side == "users" else self.data.by_item
+        return self.data.by_user if self.side == "user" else self.data.by_item
 
     def sums(self, vectors: np.ndarray) -> np.ndarray:
         """Every row's sum ``A y`` for the shared vectors ``vectors``."""
@@ -119,10 +119,10 @@ class AttributeTerm(SummedTerm):
 
 
 class ImplicitTerm(SummedTerm):
-    """The implicit term of one side, written for users (``side="users"``):
+    """The implicit term of one side, written for users (``side="user"``):
     ``z_u = s_u sum_r w_r y_j(r)`` added to each user's vector, with one implicit
     vector ``y_j`` per item and ``s_u = (sum_r w_r)^(-1/2)`` over the user's training
-    ratings (0 for users without weight). ``side="items"`` is the mirror image: each
+    ratings (0 for users without weight). ``side="item"`` is the mirror image: each
     item's vector gets the normalised sum of implicit vectors of the users who rated it.
 
     Each ``y_j`` is penalised per rating of its column: ``alpha W_j |y_j|^2``.
@@ -131,7 +131,7 @@ class ImplicitTerm(SummedTerm):
     def __init__(self, data: RatingData, side: str):
         self.data = data
         self.side = side
-        if side == "users":
+        if side == "user":
             row_weight, self.penalty_weight = data.user_weight, data.item_weight
         else:
             row_weight, self.penalty_weight = data.item_weight, data.user_weight
@@ -142,7 +142,7 @@ class ImplicitTerm(SummedTerm):
     @cached_property
     def cols(self) -> SideIndex:
         """The ratings grouped by the other side (only the CG step needs them)."""
-        return self.data.by_item if self.side == "users" else self.data.by_user
+        return self.data.by_item if self.side == "user" else self.data.by_user
 
     @staticmethod
     def _scaled_sums(side: SideIndex, row_scale, other_scale, vectors) -> np.ndarray:

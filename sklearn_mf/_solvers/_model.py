@@ -4,6 +4,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from .._kernels._init import normal_rows
 from .._kernels._predict import predict_codes, row_squared_errors
 from .._ratings import RatingData
 
@@ -85,6 +86,45 @@ class FactorModel:
             out,
         )
         return out
+
+
+def initial_model(
+    user_seeds: np.ndarray,
+    item_seeds: np.ndarray,
+    n_features: int,
+    n_components: int,
+    implicit_sides: frozenset,
+    seed: int,
+    init_std: float,
+    dtype: type,
+    n_attributes: tuple[int, int] = (0, 0),
+) -> FactorModel:
+    """Zero biases and coefficients (``n_features``), normal factors drawn from each
+    id's seed (``user_seeds``, ``item_seeds``) and ``seed``, zero implicit vectors for
+    the implicit terms of ``implicit_sides`` and zero attribute factors for
+    ``n_attributes`` user and item attribute columns."""
+    n_users, n_items, k = user_seeds.shape[0], item_seeds.shape[0], n_components
+    user_factors = np.empty((n_users, k), dtype=dtype)
+    item_factors = np.empty((n_items, k), dtype=dtype)
+    normal_rows(user_seeds, np.uint64(2 * seed), init_std, user_factors)
+    normal_rows(item_seeds, np.uint64(2 * seed + 1), init_std, item_factors)
+    return FactorModel(
+        user_bias=np.zeros(n_users, dtype=dtype),
+        item_bias=np.zeros(n_items, dtype=dtype),
+        user_factors=user_factors,
+        item_factors=item_factors,
+        coef=np.zeros(n_features, dtype=dtype),
+        # Implicit vectors start at zero: the first epoch sees plain factors, and
+        # the implicit steps then start from the residuals.
+        item_implicit=np.zeros(
+            (n_items if "user" in implicit_sides else 0, k), dtype=dtype
+        ),
+        user_implicit=np.zeros(
+            (n_users if "item" in implicit_sides else 0, k), dtype=dtype
+        ),
+        user_attribute_factors=np.zeros((n_attributes[0], k), dtype=dtype),
+        item_attribute_factors=np.zeros((n_attributes[1], k), dtype=dtype),
+    )
 
 
 def _row_norms(matrix: np.ndarray) -> np.ndarray:

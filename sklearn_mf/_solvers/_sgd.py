@@ -4,7 +4,9 @@ import numpy as np
 
 from .._kernels._sgd import sgd_epoch
 from .._ratings import RatingData, group_by_key
+from ..utils._random import SEED_MAX
 from ._model import FactorModel, penalty
+from ._options import SolverOptions
 
 # Users and items are each split into this many blocks. It is fixed, not tied to
 # n_jobs, so that the schedule and hence the result are the same for any thread count;
@@ -18,29 +20,20 @@ class SGDSolver:
     Users and items are assigned to ``N_BLOCKS`` random blocks each; an epoch walks the
     block diagonals in random order, the cells of a diagonal in parallel, and the
     ratings of a cell user by user in random order (see :mod:`sklearn_mf._kernels._sgd`).
-    The model is stored in float32 during training. Options meant for other solvers
-    (``cg_steps``) are ignored.
+    The model is stored in float32 during training.
     """
 
     dtype = np.float32
 
-    def __init__(
-        self,
-        data: RatingData,
-        *,
-        alpha: float,
-        alpha_bias: float,
-        fit_bias: bool,
-        learning_rate: float,
-        random_state: np.random.RandomState,
-        **_,
-    ):
+    def __init__(self, data: RatingData, options: SolverOptions):
+        if options.implicit_sides or options.attributes is not None:
+            raise ValueError("SGDSolver fits neither implicit nor attribute terms.")
         self.data = data
-        self.alpha = alpha
-        self.alpha_bias = alpha_bias
-        self.fit_bias = fit_bias
-        self.learning_rate = learning_rate
-        self.random_state = random_state
+        self.alpha = options.alpha
+        self.alpha_bias = options.alpha_bias
+        self.fit_bias = options.fit_bias
+        self.learning_rate = options.learning_rate
+        self.random_state = random_state = np.random.RandomState(options.order_seed)
         n_users = data.n_users
         user_block = random_state.permutation(n_users) % N_BLOCKS
         item_block = random_state.permutation(data.n_items) % N_BLOCKS
@@ -77,7 +70,7 @@ class SGDSolver:
         exact objective would cost another pass over the ratings.
         """
         diagonal_order = self.random_state.permutation(N_BLOCKS).astype(np.int64)
-        seed = np.uint64(self.random_state.randint(np.iinfo(np.int32).max))
+        seed = np.uint64(self.random_state.randint(SEED_MAX))
         squared_error = sgd_epoch(
             self._cell_segment_ptr,
             self._segment_ptr,

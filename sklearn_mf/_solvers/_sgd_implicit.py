@@ -4,8 +4,10 @@ import numpy as np
 
 from .._kernels._sgd_implicit import sgd_implicit_epoch
 from .._ratings import RatingData
+from ..utils._random import SEED_MAX
 from ._implicit import ImplicitTerm
 from ._model import FactorModel, penalty
+from ._options import SolverOptions
 
 
 def _pair_weights(indptr: np.ndarray, other: np.ndarray, weight: np.ndarray):
@@ -26,9 +28,9 @@ def _pair_weights(indptr: np.ndarray, other: np.ndarray, weight: np.ndarray):
 
 
 class SGDImplicitSolver:
-    """SGD on the model with the implicit term of one side (``"users"``: SVD++).
+    """SGD on the model with the implicit term of one side (``"user"``: SVD++).
 
-    Every epoch visits the rows of that side (the users, for ``"users"``) in a new
+    Every epoch visits the rows of that side (the users, for ``"user"``) in a new
     random order, and each row's ratings in a new random order, taking one gradient
     step per rating as Surprise's ``SVDpp`` does, on the objective of the other
     solvers (see :mod:`sklearn_mf._kernels._sgd_implicit`). It runs on one thread:
@@ -38,29 +40,21 @@ class SGDImplicitSolver:
 
     dtype = np.float32
 
-    def __init__(
-        self,
-        data: RatingData,
-        *,
-        alpha: float,
-        alpha_bias: float,
-        fit_bias: bool,
-        learning_rate: float,
-        random_state: np.random.RandomState,
-        implicit_sides: frozenset,
-        alpha_implicit: float,
-        **_,
-    ):
-        (side,) = implicit_sides
+    def __init__(self, data: RatingData, options: SolverOptions):
+        if len(options.implicit_sides) != 1 or options.attributes is not None:
+            raise ValueError(
+                "SGDImplicitSolver fits one implicit term and no attribute terms."
+            )
+        (side,) = options.implicit_sides
         self.data = data
         self.side = side
         self.term = ImplicitTerm(data, side)
-        self.alpha = alpha
-        self.alpha_bias = alpha_bias
-        self.alpha_implicit = alpha_implicit
-        self.fit_bias = fit_bias
-        self.learning_rate = learning_rate
-        self.random_state = random_state
+        self.alpha = options.alpha
+        self.alpha_bias = options.alpha_bias
+        self.alpha_implicit = options.alpha_implicit
+        self.fit_bias = options.fit_bias
+        self.learning_rate = options.learning_rate
+        self.random_state = np.random.RandomState(options.order_seed)
         rows = self.term.rows
         pair_weight, row_of = _pair_weights(rows.indptr, rows.other, rows.weight)
         scale = self.term.row_scale
@@ -77,7 +71,7 @@ class SGDImplicitSolver:
 
     def _sides(self, model: FactorModel):
         """(row bias, other bias, row factors, other factors, implicit vectors)."""
-        if self.side == "users":
+        if self.side == "user":
             return (
                 model.user_bias,
                 model.item_bias,
@@ -97,7 +91,7 @@ class SGDImplicitSolver:
         """The vectors whose dot products make the predictions, implicit sums added."""
         _, _, row_factors, other_factors, implicit = self._sides(model)
         rows = row_factors + self.term.sums(implicit)
-        if self.side == "users":
+        if self.side == "user":
             return rows, other_factors
         return other_factors, rows
 
@@ -106,7 +100,7 @@ class SGDImplicitSolver:
         :meth:`SGDSolver.epoch` defines it."""
         rows = self.term.rows
         row_order = self.random_state.permutation(rows.indptr.shape[0] - 1)
-        seed = np.uint64(self.random_state.randint(np.iinfo(np.int32).max))
+        seed = np.uint64(self.random_state.randint(SEED_MAX))
         squared_error = sgd_implicit_epoch(
             row_order,
             rows.indptr,
