@@ -11,6 +11,7 @@ from ._kernels._sort import (
     scatter_by_key,
     scatter_ratings_by_key,
 )
+from ._kernels._types import Ratings
 
 
 def _key_bounds(keys: np.ndarray, n_keys: int) -> np.ndarray:
@@ -61,6 +62,16 @@ class SideIndex:
     def gather(self, values: np.ndarray) -> np.ndarray:
         """Return per-rating ``values`` in this side's order."""
         return values[self.order]
+
+    def ratings(self, target: np.ndarray | None = None) -> Ratings:
+        """The kernels' bundle of this index, with ``target`` in its order instead
+        of its own targets if given."""
+        return Ratings(
+            self.indptr,
+            self.other,
+            self.target if target is None else target,
+            self.weight,
+        )
 
 
 def chunk_bounds(indptr: np.ndarray, n_components: int, n_chunks: int) -> np.ndarray:

@@ -13,6 +13,7 @@ import numpy as np
 
 from ._kernels._predict import predict_codes
 from ._kernels._topk import top_n_rows
+from ._kernels._types import Side
 
 # Rows of scores computed per block: about 32 MB of float64 whatever the catalogue.
 _BLOCK_VALUES = 1 << 22
@@ -105,10 +106,8 @@ def predict_rows(predictor: Predictor, rows: EncodedRows) -> np.ndarray:
         user_codes,
         item_codes,
         np.ascontiguousarray(base, dtype=np.float64),
-        user_bias,
-        item_bias,
-        user_vectors,
-        item_vectors,
+        Side(user_bias, user_vectors),
+        Side(item_bias, item_vectors),
         predictor.lower,
         predictor.upper,
         out,

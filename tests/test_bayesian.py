@@ -9,6 +9,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_sp
 
 from sklearn_mf import BayesianMatrixFactorization, MatrixFactorization
 from sklearn_mf._kernels._gibbs import gibbs_half_step, gibbs_implicit
+from sklearn_mf._kernels._types import Prior, Ratings, Side
 from sklearn_mf._solvers._gibbs import sample_normal_prior
 from sklearn_mf._solvers._sketch import ProductSketch
 from sklearn_mf.datasets import make_ratings
@@ -56,22 +57,15 @@ def test_half_step_draws_follow_the_gaussian_conditional():
     for n in range(N_DRAWS):
         gibbs_half_step(
             np.array([0, 1]),
-            np.array([0, n_ratings]),
-            other_index,
-            target,
-            weight,
-            other_bias,
-            other_vectors,
+            Ratings(np.array([0, n_ratings]), other_index, target, weight),
+            Side(other_bias, other_vectors),
             tau,
-            bias_precision,
-            bias_mean,
-            factor_precision,
-            factor_mean,
+            Prior(bias_mean, bias_precision),
+            Prior(factor_mean, factor_precision),
             prior,
             np.array([12345], dtype=np.uint64),
             np.uint64(n),
-            bias,
-            vectors,
+            Side(bias, vectors),
             deviation,
         )
         draws[n] = np.r_[bias, vectors[0]]
@@ -87,22 +81,20 @@ def test_rows_without_weight_get_zeros():
     bias, vectors, deviation = np.ones(2), np.ones((2, 1)), np.ones((2, 2))
     gibbs_half_step(
         np.array([0, 2]),
-        np.array([0, 1, 2]),
-        np.array([0, 0], dtype=np.int32),
-        np.array([1.0, 2.0]),
-        np.array([1.0, 0.0]),
-        np.zeros(1),
-        np.ones((1, 1)),
+        Ratings(
+            np.array([0, 1, 2]),
+            np.array([0, 0], dtype=np.int32),
+            np.array([1.0, 2.0]),
+            np.array([1.0, 0.0]),
+        ),
+        Side(np.zeros(1), np.ones((1, 1))),
         1.0,
-        1.0,
-        0.0,
-        np.ones(1),
-        np.zeros(1),
+        Prior(0.0, 1.0),
+        Prior(np.zeros(1), np.ones(1)),
         np.zeros((0, 1)),
         np.array([1, 2], dtype=np.uint64),
         np.uint64(0),
-        bias,
-        vectors,
+        Side(bias, vectors),
         deviation,
     )
     assert bias[1] == 0 and (vectors[1] == 0).all() and (deviation[1] == 0).all()
@@ -129,12 +121,9 @@ def test_implicit_draws_follow_their_conditional_and_move_the_factors():
     for n in range(N_DRAWS):
         implicit, moved = start.copy(), residual.copy()
         gibbs_implicit(
-            np.array([0, 3]),
-            other_index,
-            weight,
+            Ratings(np.array([0, 3]), other_index, np.zeros(3), weight),
             other_scale,
-            precision,
-            mean,
+            Prior(mean, precision),
             link_precision,
             np.array([7], dtype=np.uint64),
             np.uint64(n),

@@ -62,9 +62,7 @@ def test_implicit_sums_and_their_transpose_match_dense_algebra(small_data):
     out = np.empty((data.n_items, 2))
     scaled_sums(
         side.chunks,
-        side.indptr,
-        side.other,
-        side.weight,
+        side.ratings(),
         np.ones(data.n_items),
         term.row_scale,
         per_user,

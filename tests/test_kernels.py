@@ -8,6 +8,7 @@ from sklearn_mf._kernels._init import normal_rows
 from sklearn_mf._kernels._linalg import cholesky_solve_inplace
 from sklearn_mf._kernels._predict import predict_codes
 from sklearn_mf._kernels._sgd import cell_visiting_order, sgd_visit
+from sklearn_mf._kernels._types import Penalty, Ratings, ShuffledRatings, Side
 from sklearn_mf._ratings import RatingData
 from sklearn_mf._solvers import FactorModel, SolverOptions
 from sklearn_mf._solvers._sgd import SGDSolver
@@ -68,18 +69,11 @@ def test_als_half_step_is_the_weighted_ridge_solution(
     bias, factors = np.full(n_users, 9.0), np.full((n_users, k), 9.0)
     als_half_step(
         side.chunks,
-        side.indptr,
-        side.other,
-        side.gather(data.target),
-        side.gather(data.weight),
-        item_bias,
-        item_factors,
-        alpha,
-        alpha_bias,
-        fit_bias,
+        side.ratings(side.gather(data.target)),
+        Side(item_bias, item_factors),
+        Penalty(alpha, alpha_bias, fit_bias),
         prior,
-        bias,
-        factors,
+        Side(bias, factors),
     )
     for u in range(n_users):
         rows = data.user_codes == u
@@ -108,22 +102,16 @@ def test_cg_half_step_converges_to_the_exact_solve(small_problem, fit_bias):
     side = data.by_user
     arguments = (
         side.chunks,
-        side.indptr,
-        side.other,
-        side.gather(data.target),
-        side.weight,
-        item_bias,
-        item_factors,
-        0.3,
-        0.1,
-        fit_bias,
+        side.ratings(side.gather(data.target)),
+        Side(item_bias, item_factors),
+        Penalty(0.3, 0.1, fit_bias),
         np.random.RandomState(5).randn(7, k),  # a prior: the general case
     )
     exact_bias, exact = np.zeros(7), np.zeros((7, k))
-    als_half_step(*arguments, exact_bias, exact)
+    als_half_step(*arguments, Side(exact_bias, exact))
     bias, factors = np.ones(7), np.ones((7, k))
     # CG solves a (k + 1)-dimensional problem exactly in k + 1 steps.
-    als_cg_half_step(*arguments, k + 1, bias, factors, np.zeros(0))
+    als_cg_half_step(*arguments, k + 1, Side(bias, factors), np.zeros(0))
     np.testing.assert_allclose(factors, exact, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(bias, exact_bias, rtol=1e-8, atol=1e-10)
 
@@ -133,19 +121,12 @@ def _cg_users(data, item_bias, item_factors, n_steps, bias, factors, squared_err
     side = data.by_user
     als_cg_half_step(
         side.chunks,
-        side.indptr,
-        side.other,
-        side.gather(data.target),
-        side.weight,
-        item_bias,
-        item_factors,
-        0.3,
-        0.1,
-        True,
+        side.ratings(side.gather(data.target)),
+        Side(item_bias, item_factors),
+        Penalty(0.3, 0.1, True),
         np.zeros((0, item_factors.shape[1])),
         n_steps,
-        bias,
-        factors,
+        Side(bias, factors),
         squared_errors,
     )
 
@@ -203,18 +184,11 @@ def test_als_half_step_zeroes_rows_without_weight(small_problem):
     bias, factors = np.ones(7), np.ones((7, k))
     als_half_step(
         side.chunks,
-        side.indptr,
-        side.other,
-        side.gather(data.target),
-        weight,
-        item_bias,
-        item_factors,
-        0.1,
-        0.1,
-        True,
+        Ratings(side.indptr, side.other, side.gather(data.target), weight),
+        Side(item_bias, item_factors),
+        Penalty(0.1, 0.1, True),
         np.zeros((0, k)),
-        bias,
-        factors,
+        Side(bias, factors),
     )
     assert not bias.any() and not factors.any()
 
@@ -226,10 +200,11 @@ def test_predict_codes_applies_fallbacks_and_clipping():
     items = np.array([1, 0, 1, -1, -1], dtype=np.int32)
     base = np.full(5, 3.0)
     out = np.empty(5)
-    predict_codes(users, items, base, user_bias, item_bias, p, q, -np.inf, np.inf, out)
+    sides = Side(user_bias, p), Side(item_bias, q)
+    predict_codes(users, items, base, *sides, -np.inf, np.inf, out)
     expected = [3 + 0.5 + 2 + 2, 3 - 0.5 + 1 + 1, 3 + 2, 3 + 0.5, 3]
     np.testing.assert_allclose(out, expected)
-    predict_codes(users, items, base, user_bias, item_bias, p, q, 1.0, 5.0, out)
+    predict_codes(users, items, base, *sides, 1.0, 5.0, out)
     np.testing.assert_allclose(out, np.clip(expected, 1, 5))
 
 
@@ -259,18 +234,22 @@ def test_sgd_visit_matches_python_reference():
         c += s * (err * features[r] - alpha_bias * c)
     # The kernel works in float32, as the SGD solver stores everything.
     state32 = [a.astype(np.float32) for a in state]
-    got_error = sgd_visit(
-        order,
+    ratings = ShuffledRatings(
         users,
         items,
         target.astype(np.float32),
         weight.astype(np.float32),
         features.astype(np.float32),
+    )
+    bu32, bi32, p32, q32, c32 = state32
+    got_error = sgd_visit(
+        order,
+        ratings,
         lr,
-        alpha,
-        alpha_bias,
-        True,
-        *state32,
+        Penalty(alpha, alpha_bias, True),
+        Side(bu32, p32),
+        Side(bi32, q32),
+        c32,
     )
     assert got_error == pytest.approx(squared_error, rel=1e-5)
     for got, want in zip(state32, expected, strict=True):

@@ -5,6 +5,7 @@ import pytest
 
 from sklearn_mf import MatrixFactorization
 from sklearn_mf._kernels._sgd_implicit import implicit_row_visit
+from sklearn_mf._kernels._types import Penalty, Ratings, Side
 from sklearn_mf._solvers._sgd_implicit import _pair_weights
 from sklearn_mf.datasets import make_ratings
 
@@ -68,22 +69,25 @@ def test_row_visit_matches_naive_svdpp_steps():
     spread = np.array([scale**2 * weight @ pair_weight])
     state32 = [a.astype(np.float32) for a in state]
     bu, bi, p, q, y, coef = state32
+    learning_rate, alpha, alpha_bias, alpha_implicit = params
     got_error = implicit_row_visit(
         0,
         order,
-        items,
-        target.astype(np.float32),
-        weight.astype(np.float32),
+        Ratings(
+            np.array([0, n]),
+            items,
+            target.astype(np.float32),
+            weight.astype(np.float32),
+        ),
         pair_weight.astype(np.float32),
         features.astype(np.float32),
         np.array([scale]),
         spread,
-        *params,
-        True,
-        bu,
-        bi,
-        p,
-        q,
+        learning_rate,
+        Penalty(alpha, alpha_bias, True),
+        alpha_implicit,
+        Side(bu, p),
+        Side(bi, q),
         y,
         coef,
         np.empty(k, dtype=np.float32),

@@ -7,36 +7,28 @@ Written once; the estimator calls it for users (other side = items) and for item
 import numba
 import numpy as np
 
+from . import FASTMATH
 from ._linalg import cholesky_solve_inplace
 from ._predict import weighted_squared_error
 
 _BATCH = 4
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
-def normal_equations(
-    start,
-    end,
-    other_index,
-    target,
-    weight,
-    other_bias,
-    other_factors,
-    offset,
-    z,
-    w,
-    t,
-    gram,
-    rhs,
-):
+@numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
+def normal_equations(start, end, ratings, other, offset, z, w, t, gram, rhs):
     """Accumulate one row's weighted least-squares problem; return its total weight.
 
-    Over the ratings ``start:end``, ``gram`` (lower triangle) receives
-    ``sum_r w_r x_r x_r'`` and ``rhs`` receives ``sum_r w_r (t_r - o_j) x_r``, where
-    ``x_r`` is ``(1, q_j)`` when ``offset`` is 1 (a bias is fitted) and ``q_j`` when it
-    is 0. ``z``, ``w`` and ``t`` are scratch of shapes ``(_BATCH, dim)``,
-    ``(_BATCH,)`` and ``(_BATCH,)``; ``z[:, 0]`` must hold ones when ``offset`` is 1.
+    Over the ``ratings`` (:class:`~._types.Ratings`) at positions ``start:end``,
+    ``gram`` (lower triangle, shape ``(dim, dim)``) receives ``sum_r w_r x_r x_r'``
+    and ``rhs`` (shape ``(dim,)``) receives ``sum_r w_r (t_r - o_j) x_r``, where
+    ``j`` is the rating's other-side row, ``o_j`` and ``q_j`` its bias and vector in
+    ``other`` (:class:`~._types.Side`), and ``x_r`` is ``(1, q_j)`` when ``offset`` is
+    1 (a bias is fitted) and ``q_j`` when it is 0 (``dim = k + offset``). ``z``, ``w``
+    and ``t`` are scratch of shapes ``(_BATCH, dim)``, ``(_BATCH,)`` and
+    ``(_BATCH,)``; ``z[:, 0]`` must hold ones when ``offset`` is 1.
     """
+    other_index, target, weight = ratings.other, ratings.target, ratings.weight
+    other_bias, other_factors = other.bias, other.vectors
     k = other_factors.shape[1]
     dim = k + offset
     gram[:, :] = 0.0
@@ -44,7 +36,7 @@ def normal_equations(
     total_weight = 0.0
     r = start
     # Ratings are added to the Gram matrix four at a time: a rank-4 update reads
-    # and writes each Gram entry once per four ratings, 1.5x faster than rank-1.
+    # and writes each Gram entry once per four ratings instead of once per rating.
     while r < end:
         size = min(_BATCH, end - r)
         for s in range(_BATCH):
@@ -72,39 +64,43 @@ def normal_equations(
     return total_weight
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
 def dual_solve_row(
     start,
     end,
-    other_index,
-    target,
-    weight,
-    other_bias,
-    other_factors,
-    bias_penalty,
-    factor_penalty,
+    ratings,
+    other,
+    row_alpha_bias,
+    row_alpha,
     fit_bias,
     prior,
     row,
     kernel,
     rhs,
-    out_bias,
-    out_factors,
+    out,
 ):
-    """Solve one row's ridge problem through its ``n = end - start`` ratings instead
-    of its ``dim`` unknowns, for rows with fewer ratings than unknowns.
+    """Solve row ``row``'s ridge problem through its ``n = end - start`` ratings
+    instead of its ``dim`` unknowns, for rows with fewer ratings than unknowns.
 
-    With ``x_r = (1, q_j)`` (or ``q_j``), ``s_r = sqrt(w_r)`` and the diagonal penalty
-    ``P`` (``bias_penalty``, then ``factor_penalty``), Woodbury's identity turns
+    The ratings are ``ratings`` (:class:`~._types.Ratings`) at ``start:end``, their
+    other-side rows' biases and vectors ``other`` (:class:`~._types.Side`). With
+    ``x_r = (1, q_j)`` (or ``q_j`` unless ``fit_bias``), ``s_r = sqrt(w_r)`` and the
+    row's diagonal penalty ``P`` (``row_alpha_bias``, then ``row_alpha``: the
+    per-rating penalties times the row's weight), Woodbury's identity turns
     ``(X' W X + P) v = X' W t`` into ``(I + S X P^-1 X' S) a = S t``, ``v = P^-1 X' S a``:
-    an ``n x n`` system, cheaper than the ``dim x dim`` one when ``n < dim``. A prior
-    ``p`` enters as ``v = p + d`` with targets reduced by ``q_j . p``. ``kernel`` and
-    ``rhs`` are scratch of at least ``n x n`` and ``n``.
+    an ``n x n`` system, cheaper than the ``dim x dim`` one when ``n < dim``. A
+    ``prior`` row ``p`` (``prior`` may have no rows) enters as ``v = p + d`` with
+    targets reduced by ``q_j . p``. ``kernel`` and ``rhs`` are scratch of at least
+    ``n x n`` and ``n``. The solution goes to row ``row`` of ``out``
+    (:class:`~._types.Side`; its bias only with ``fit_bias``).
     """
+    other_index, target, weight = ratings.other, ratings.target, ratings.weight
+    other_bias, other_factors = other.bias, other.vectors
+    out_bias, out_factors = out.bias, out.vectors
     k = other_factors.shape[1]
     n = end - start
-    inverse_bias = 1.0 / bias_penalty if fit_bias else 0.0
-    inverse_factor = 1.0 / factor_penalty
+    inverse_bias = 1.0 / row_alpha_bias if fit_bias else 0.0
+    inverse_factor = 1.0 / row_alpha
     for a in range(n):
         ja = other_index[start + a]
         sa = np.sqrt(weight[start + a])
@@ -136,27 +132,17 @@ def dual_solve_row(
         out_bias[row] = bias * inverse_bias
 
 
-@numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
-def als_half_step(
-    chunk_bounds,
-    indptr,
-    other_index,
-    target,
-    weight,
-    other_bias,
-    other_factors,
-    alpha,
-    alpha_bias,
-    fit_bias,
-    prior,
-    out_bias,
-    out_factors,
-):
+@numba.njit(cache=True, nogil=True, parallel=True, fastmath=FASTMATH)
+def als_half_step(chunk_bounds, ratings, other, penalty, prior, out):
     """Minimise the objective over the bias and factors of every row of one side.
 
-    For row ``u`` with ratings ``r`` on other-side rows ``j = other_index[r]``, it solves
+    For row ``u`` with ``ratings`` (:class:`~._types.Ratings`) ``r`` on other-side
+    rows ``j = ratings.other[r]``, it solves
     ``min_{b, p} sum_r w_r (t_r - o_j - b - p.q_j)^2 + W_u (alpha |p|^2 + alpha_bias b^2)``
-    with ``t = target``, ``o = other_bias``, ``q = other_factors`` and ``W_u = sum_r w_r``.
+    with ``t = ratings.target``, ``o`` and ``q`` the biases and vectors of ``other``
+    (:class:`~._types.Side`), the penalties of ``penalty`` (:class:`~._types.Penalty`;
+    no bias unless ``penalty.fit_bias``) and ``W_u = sum_r w_r``. The solutions are
+    written to ``out`` (:class:`~._types.Side`).
     When ``prior`` has rows, the penalty is ``alpha |p - prior[u]|^2`` instead: the
     full vector ``p_u + z_u`` of the implicit-feedback model is solved for this way,
     with ``z_u`` held fixed. A row with fewer ratings than unknowns is solved
@@ -167,7 +153,10 @@ def als_half_step(
     weight get zero bias and factors, which makes their predictions equal to the
     unknown-id fallback.
     """
-    k = other_factors.shape[1]
+    indptr, weight = ratings.indptr, ratings.weight
+    alpha, alpha_bias, fit_bias = penalty
+    out_bias, out_factors = out.bias, out.vectors
+    k = other.vectors.shape[1]
     offset = 1 if fit_bias else 0
     dim = k + offset
     n_chunks = chunk_bounds.shape[0] - 1
@@ -192,11 +181,8 @@ def als_half_step(
                     dual_solve_row(
                         start,
                         end,
-                        other_index,
-                        target,
-                        weight,
-                        other_bias,
-                        other_factors,
+                        ratings,
+                        other,
                         total_weight * alpha_bias,
                         total_weight * alpha,
                         fit_bias,
@@ -204,24 +190,11 @@ def als_half_step(
                         row,
                         gram,
                         rhs,
-                        out_bias,
-                        out_factors,
+                        out,
                     )
                     continue
             total_weight = normal_equations(
-                indptr[row],
-                indptr[row + 1],
-                other_index,
-                target,
-                weight,
-                other_bias,
-                other_factors,
-                offset,
-                z,
-                w,
-                t,
-                gram,
-                rhs,
+                indptr[row], indptr[row + 1], ratings, other, offset, z, w, t, gram, rhs
             )
             if total_weight <= 0.0:
                 if fit_bias:
@@ -247,15 +220,15 @@ def als_half_step(
 _GATHER_BYTES = 1 << 20
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
 def cg_row(
     factors,
     index,
     target,
     bias,
     weight,
-    lam,
-    lam_bias,
+    row_alpha,
+    row_alpha_bias,
     fit_bias,
     prior_row,
     n_steps,
@@ -269,19 +242,21 @@ def cg_row(
     the new bias and leaves the new vector in ``x``.
 
     Rating ``t`` of the row has vector ``factors[index[t]]``, target ``target[t] -
-    bias[index[t]]`` and weight ``weight[t]``; the penalty is ``lam |x - prior_row|^2
-    + lam_bias x_bias^2`` (``prior_row`` may have no entries: no prior). ``res``,
-    ``p`` and ``ap`` are scratch of length ``k``.
+    bias[index[t]]`` and weight ``weight[t]``; the penalty is ``row_alpha |x -
+    prior_row|^2 + row_alpha_bias x_bias^2`` (the per-rating penalties times the row's
+    weight; ``prior_row`` may have no entries: no prior), and the bias stays zero
+    unless ``fit_bias``. ``n_steps`` CG steps are taken at most. ``res``, ``p`` and
+    ``ap`` are scratch of length ``k``.
     """
     k = factors.shape[1]
     n = index.shape[0]
     # Residual of the normal equations at the starting point: b - A x.
-    res_bias = -lam_bias * x_bias
+    res_bias = -row_alpha_bias * x_bias
     for f in range(k):
-        res[f] = -lam * x[f]
+        res[f] = -row_alpha * x[f]
     if prior_row.shape[0]:
         for f in range(k):
-            res[f] += lam * prior_row[f]
+            res[f] += row_alpha * prior_row[f]
     for t in range(n):
         q = factors[index[t]]
         estimate = x_bias
@@ -301,9 +276,9 @@ def cg_row(
     for _ in range(n_steps):
         if rr <= 1e-300:
             break
-        ap_bias = lam_bias * p_bias
+        ap_bias = row_alpha_bias * p_bias
         for f in range(k):
-            ap[f] = lam * p[f]
+            ap[f] = row_alpha * p[f]
         for t in range(n):
             q = factors[index[t]]
             s = p_bias
@@ -334,29 +309,15 @@ def cg_row(
     return x_bias
 
 
-@numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, parallel=True, fastmath=FASTMATH)
 def als_cg_half_step(
-    chunk_bounds,
-    indptr,
-    other_index,
-    target,
-    weight,
-    other_bias,
-    other_factors,
-    alpha,
-    alpha_bias,
-    fit_bias,
-    prior,
-    n_steps,
-    out_bias,
-    out_factors,
-    out_squared_error,
+    chunk_bounds, ratings, other, penalty, prior, n_steps, out, out_squared_error
 ):
     """Approximate :func:`als_half_step` by ``n_steps`` conjugate-gradient steps per row.
 
-    Each row's ridge problem is the same as in :func:`als_half_step` (``prior``
-    included); CG starts from the row's current bias and factors (``out_bias``,
-    ``out_factors``) and never builds the Gram matrix: a step costs two passes over
+    Each row's ridge problem is the same as in :func:`als_half_step` (same
+    arguments, ``prior`` included); CG starts from the row's current bias and
+    vector in ``out`` and never builds the Gram matrix: a step costs two passes over
     the row's ratings, ``O(n_u k)`` instead of ``O(n_u k^2 + k^3)``. Every CG step
     lowers the row's quadratic, so the training loss still never increases, and
     ``n_steps >= k + 1`` solves exactly (up to rounding). The bias is kept apart from
@@ -365,8 +326,8 @@ def als_cg_half_step(
     A row's other-side vectors and biases are first copied into a contiguous buffer
     (when they fit in ``_GATHER_BYTES``) and its passes read that. Once the factor
     matrices outgrow the caches, the copy's independent loads overlap their memory
-    latency, which the dependent arithmetic of a CG pass cannot: a half-step of
-    25M ratings with 64 factors took 20-30% less time. The arithmetic is unchanged.
+    latency, which the dependent arithmetic of a CG pass cannot (see the scale
+    rows of ``benchmarks/kernels.py``). The arithmetic is unchanged.
     ``other_factors`` may be float32 (the buffer then is too): the arithmetic stays
     float64, and a gather from memory moves half the bytes.
 
@@ -374,6 +335,11 @@ def als_cg_half_step(
     error at its new bias and vector, scored from the buffer while it is in cache
     (a separate pass would read the other side's vectors from memory again).
     """
+    indptr, other_index = ratings.indptr, ratings.other
+    target, weight = ratings.target, ratings.weight
+    other_bias, other_factors = other.bias, other.vectors
+    alpha, alpha_bias, fit_bias = penalty
+    out_bias, out_factors = out.bias, out.vectors
     k = other_factors.shape[1]
     n_chunks = chunk_bounds.shape[0] - 1
     longest = 0

@@ -8,40 +8,38 @@ number of threads, and a row's draws do not depend on which other rows the data 
 import numba
 import numpy as np
 
+from . import FASTMATH
 from ._als import _BATCH, normal_equations
 from ._linalg import cholesky_solve_inplace, solve_lower_transpose
 from ._random import fill_normal, seeded_state
 
 
-@numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, parallel=True, fastmath=FASTMATH)
 def gibbs_half_step(
     chunk_bounds,
-    indptr,
-    other_index,
-    target,
-    weight,
-    other_bias,
-    other_vectors,
+    ratings,
+    other,
     noise_precision,
-    bias_precision,
-    bias_mean,
-    factor_precision,
-    factor_mean,
+    bias_prior,
+    factor_prior,
     prior,
     row_seeds,
     seed,
-    out_bias,
-    out_vectors,
+    out,
     out_deviation,
 ):
     """Draw the bias and vector of every row of one side from their conditional.
 
-    Row ``u`` with ratings ``r`` on other-side rows ``j = other_index[r]`` has
-    ``t_r - o_j = b_u + v_u.q_j + noise`` with noise precision ``tau w_r`` (``t =
-    target``, ``o = other_bias``, ``q = other_vectors``), the prior ``b_u ~
-    N(bias_mean, 1 / bias_precision)`` and, per factor ``f``, ``v_uf ~ N(factor_mean[f]
-    + prior[u, f], 1 / factor_precision[f])`` (``prior`` has no rows without an
-    implicit term). The conditional is Gaussian with precision ``tau A``,
+    Row ``u`` with ``ratings`` (:class:`~._types.Ratings`) ``r`` on other-side rows
+    ``j = ratings.other[r]`` has ``t_r - o_j = b_u + v_u.q_j + noise`` with noise
+    precision ``tau w_r`` (``tau = noise_precision``, ``t = ratings.target``, ``o``
+    and ``q`` the biases and vectors of ``other``, a :class:`~._types.Side`), the
+    prior ``b_u ~ N(bias_prior.mean, 1 / bias_prior.precision)`` (scalars) and, per
+    factor ``f``, ``v_uf ~ N(factor_prior.mean[f] + prior[u, f], 1 /
+    factor_prior.precision[f])`` (``prior`` has no rows without an implicit term).
+    Row ``u``'s noise is drawn from the generator seeded by ``row_seeds[u]`` and the
+    sweep's ``seed``; the draws go to ``out`` (:class:`~._types.Side`).
+    The conditional is Gaussian with precision ``tau A``,
     ``A = sum_r w_r x_r x_r' + D / tau`` for ``x_r = (1, q_j)`` and the prior
     precisions ``D``: the draw is its mean plus ``L^-T e / sqrt(tau)`` with
     ``A = L L'`` and standard normal ``e``. ``out_deviation[u]`` receives the draw's
@@ -49,7 +47,11 @@ def gibbs_half_step(
     square is an unbiased estimate of the conditional variances, which costs
     nothing extra. Rows without weight get zeros, so they predict like unknown ids.
     """
-    k = other_vectors.shape[1]
+    indptr = ratings.indptr
+    bias_mean, bias_precision = bias_prior
+    factor_mean, factor_precision = factor_prior
+    out_bias, out_vectors = out.bias, out.vectors
+    k = other.vectors.shape[1]
     dim = k + 1
     n_chunks = chunk_bounds.shape[0] - 1
     scale = 1.0 / np.sqrt(noise_precision)
@@ -66,19 +68,7 @@ def gibbs_half_step(
         t = batch_scratch[chunk, 1]
         for row in range(chunk_bounds[chunk], chunk_bounds[chunk + 1]):
             total_weight = normal_equations(
-                indptr[row],
-                indptr[row + 1],
-                other_index,
-                target,
-                weight,
-                other_bias,
-                other_vectors,
-                1,
-                z,
-                w,
-                t,
-                gram,
-                rhs,
+                indptr[row], indptr[row + 1], ratings, other, 1, z, w, t, gram, rhs
             )
             if total_weight <= 0.0:
                 out_bias[row] = 0.0
@@ -103,7 +93,7 @@ def gibbs_half_step(
                 out_vectors[row, f] = rhs[f + 1] + noise[f + 1]
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _next_rater(r, end, other_index, weight, other_scale):
     """The rater at position ``r`` of a row, its coefficient ``c = s_u sum_r w_r``
     over its ratings there (adjacent, as rows are sorted) and the next position."""
@@ -115,14 +105,11 @@ def _next_rater(r, end, other_index, weight, other_scale):
     return u, c * other_scale[u], r
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
 def gibbs_implicit(
-    indptr,
-    other_index,
-    weight,
+    ratings,
     other_scale,
-    precision,
-    mean,
+    implicit_prior,
     link_precision,
     row_seeds,
     seed,
@@ -132,8 +119,12 @@ def gibbs_implicit(
     """Draw every implicit vector, one row after the other, given the full vectors.
 
     Written for the users' term: the rows are items ``j`` with implicit vectors
-    ``y_j = implicit[j]``, the other side users ``u = other_index[r]`` (sorted within
-    each row, so a user's repeated ratings are adjacent) with ``s_u = other_scale[u]``.
+    ``y_j = implicit[j]`` and the prior ``N(implicit_prior.mean[f], 1 /
+    implicit_prior.precision[f])`` per factor; their ``ratings``
+    (:class:`~._types.Ratings`, targets not read) are on users ``u =
+    ratings.other[r]`` (sorted within each row, so a user's repeated ratings are
+    adjacent) with ``s_u = other_scale[u]``. Row ``j``'s noise is drawn from the
+    generator seeded by ``row_seeds[j]`` and the sweep's ``seed``.
     User ``u``'s full vector ``v_u`` is held fixed, so ``p_u = v_u - z_u(y)`` and
     ``residual[u] = p_u - factor_mean``, whose prior precision per factor is
     ``link_precision``, is what ties the ``y`` together: with ``c_uj = s_u sum_r
@@ -142,6 +133,8 @@ def gibbs_implicit(
     updated after each draw, so the sweep is a valid Gibbs scan; it is sequential
     because rows share users. Rows without weight get zeros.
     """
+    indptr, other_index, weight = ratings.indptr, ratings.other, ratings.weight
+    mean, precision = implicit_prior
     k = implicit.shape[1]
     accumulated = np.empty(k)
     noise = np.empty(k)

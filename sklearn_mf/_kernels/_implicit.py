@@ -14,19 +14,22 @@ so results do not depend on the number of threads.
 
 import numba
 
+from . import FASTMATH
 
-@numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
-def scaled_sums(
-    chunk_bounds, indptr, other_index, weight, row_scale, other_scale, vectors, out
-):
+
+@numba.njit(cache=True, nogil=True, parallel=True, fastmath=FASTMATH)
+def scaled_sums(chunk_bounds, ratings, row_scale, other_scale, vectors, out):
     """``out[a] = row_scale[a] sum_r weight[r] other_scale[b(r)] vectors[b(r)]``.
 
-    For each row ``a`` of one side, over its ratings ``r`` with rows ``b(r)`` of the
-    other side. Over the ratings grouped by user with ``row_scale = s`` and unit
+    For each row ``a`` of one side, over its ``ratings`` (:class:`~._types.Ratings`,
+    grouped by row; their targets are not read) ``r`` with rows ``b(r)`` of the
+    other side; the rows are processed in the chunks ``chunk_bounds[c]:chunk_bounds[c
+    + 1]`` in parallel. Over the ratings grouped by user with ``row_scale = s`` and unit
     ``other_scale`` this is ``z = S B y``; over the ratings grouped by item with unit
     ``row_scale`` and ``other_scale = s`` it is the transpose, which carries per-user
     gradients back to the item vectors ``y``.
     """
+    indptr, other_index, weight = ratings.indptr, ratings.other, ratings.weight
     k = vectors.shape[1]
     for chunk in numba.prange(chunk_bounds.shape[0] - 1):
         for row in range(chunk_bounds[chunk], chunk_bounds[chunk + 1]):
@@ -41,28 +44,23 @@ def scaled_sums(
                 out[row, f] *= row_scale[row]
 
 
-@numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
-def error_gradient(
-    chunk_bounds,
-    indptr,
-    other_index,
-    weight,
-    target,
-    row_bias,
-    other_bias,
-    use_target,
-    row_vectors,
-    other_factors,
-    out,
-):
+@numba.njit(cache=True, nogil=True, parallel=True, fastmath=FASTMATH)
+def error_gradient(chunk_bounds, ratings, rows, other, use_target, out):
     """``out[u] = sum_r w_r (v_u.q_j - t'_r) q_j``, half the gradient with respect to
     ``v_u`` of the weighted squared errors ``sum_r w_r (v_u.q_j - t'_r)^2``.
 
-    With ``use_target``, ``t'_r = t_r - b_u - b_j`` and ``row_vectors`` are the rows'
-    full vectors (``p_u + z_u``). Without it, ``t'_r = 0``: the result is the squared
-    error's curvature applied to the direction ``row_vectors``,
-    ``sum_r w_r (q_j q_j') v_u``.
+    Over the ``ratings`` (:class:`~._types.Ratings`) of each row ``u`` of one side,
+    on other-side rows ``j``; ``rows`` and ``other`` (:class:`~._types.Side`) hold the
+    biases ``b`` and vectors ``v`` (``q``) of the two sides. With ``use_target``,
+    ``t'_r = t_r - b_u - b_j`` and ``rows.vectors`` are the rows' full vectors
+    (``p_u + z_u``). Without it, ``t'_r = 0``: the result is the squared error's
+    curvature applied to the direction ``rows.vectors``, ``sum_r w_r (q_j q_j')
+    v_u``. Rows are processed in the chunks of ``chunk_bounds`` in parallel.
     """
+    indptr, other_index = ratings.indptr, ratings.other
+    target, weight = ratings.target, ratings.weight
+    row_bias, row_vectors = rows.bias, rows.vectors
+    other_bias, other_factors = other.bias, other.vectors
     k = other_factors.shape[1]
     for chunk in numba.prange(chunk_bounds.shape[0] - 1):
         for row in range(chunk_bounds[chunk], chunk_bounds[chunk + 1]):

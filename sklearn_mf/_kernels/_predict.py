@@ -2,26 +2,21 @@
 
 import numba
 
+from . import FASTMATH
 
-@numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
-def predict_codes(
-    user_codes,
-    item_codes,
-    base,
-    user_bias,
-    item_bias,
-    user_factors,
-    item_factors,
-    lower,
-    upper,
-    out,
-):
+
+@numba.njit(cache=True, nogil=True, parallel=True, fastmath=FASTMATH)
+def predict_codes(user_codes, item_codes, base, users, items, lower, upper, out):
     """Write ``base + b_u + b_i + p_u.q_i`` clipped to ``[lower, upper]`` into ``out``.
 
-    ``base`` holds the per-row part shared by all models (global mean plus the feature
-    term). A code of ``-1`` marks an unknown id: its bias and factors are left out,
-    which is the documented cold-start fallback.
+    Row ``n`` is user ``user_codes[n]`` and item ``item_codes[n]`` (int32 codes),
+    whose biases and vectors are in ``users`` and ``items``
+    (:class:`~._types.Side`). ``base`` holds the per-row part shared by all models
+    (global mean plus the feature term). A code of ``-1`` marks an unknown id: its
+    bias and vector are left out, which is the documented cold-start fallback.
     """
+    user_bias, user_factors = users.bias, users.vectors
+    item_bias, item_factors = items.bias, items.vectors
     k = user_factors.shape[1]
     for n in numba.prange(user_codes.shape[0]):
         u = user_codes[n]
@@ -39,10 +34,12 @@ def predict_codes(
         out[n] = min(max(value, lower), upper)
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
 def weighted_squared_error(vectors, index, target, biases, weight, bias, vector):
     """``sum_t w_t (t_t - bias - biases[index[t]] - vector.vectors[index[t]])^2`` over
-    the ratings ``t`` of one row."""
+    the ratings ``t`` of one row: ``index`` their other-side rows, ``target`` and
+    ``weight`` their targets and weights, ``biases`` and ``vectors`` the other
+    side's, ``bias`` and ``vector`` the row's own."""
     k = vector.shape[0]
     total = 0.0
     for t in range(index.shape[0]):
@@ -55,35 +52,28 @@ def weighted_squared_error(vectors, index, target, biases, weight, bias, vector)
     return total
 
 
-@numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
-def row_squared_errors(
-    indptr,
-    other_index,
-    target,
-    weight,
-    row_bias,
-    other_bias,
-    row_factors,
-    other_factors,
-    out,
-):
+@numba.njit(cache=True, nogil=True, parallel=True, fastmath=FASTMATH)
+def row_squared_errors(ratings, rows, other, out):
     """Write ``sum_r w_r (t_r - b_row - b_j - p_row.q_j)^2`` of each row into ``out``.
 
-    ``target`` holds the ratings minus the global mean and the feature term.
+    ``ratings`` (:class:`~._types.Ratings`) are grouped by row; ``rows`` and
+    ``other`` (:class:`~._types.Side`) hold the rows' and the other side's biases
+    and vectors.
 
     The ratings come grouped by row (CSR), so a row's vector stays in cache while its
     ratings are scored. Summing ``out`` afterwards gives a total that does not depend
     on the number of threads.
     """
+    indptr = ratings.indptr
     for row in numba.prange(indptr.shape[0] - 1):
         start = indptr[row]
         end = indptr[row + 1]
         out[row] = weighted_squared_error(
-            other_factors,
-            other_index[start:end],
-            target[start:end],
-            other_bias,
-            weight[start:end],
-            row_bias[row],
-            row_factors[row],
+            other.vectors,
+            ratings.other[start:end],
+            ratings.target[start:end],
+            other.bias,
+            ratings.weight[start:end],
+            rows.bias[row],
+            rows.vectors[row],
         )

@@ -11,6 +11,7 @@ the same for any number of threads.
 import numba
 import numpy as np
 
+from . import FASTMATH
 from ._random import GOLDEN, splitmix64
 
 
@@ -27,41 +28,36 @@ def shuffle_range(values, start, stop, seed):
         values[start + j], values[pick] = values[pick], values[start + j]
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
-def sgd_visit(
-    positions,
-    user_codes,
-    item_codes,
-    target,
-    weight,
-    features,
-    learning_rate,
-    alpha,
-    alpha_bias,
-    fit_bias,
-    user_bias,
-    item_bias,
-    user_factors,
-    item_factors,
-    coef,
-):
+@numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
+def sgd_visit(positions, ratings, learning_rate, penalty, users, items, coef):
     """Take one gradient step on each rating in ``positions``, in that order.
 
-    The step for rating ``r`` is ``learning_rate * w_r`` times the negative half-gradient
-    of ``e_r^2 + alpha (|p_u|^2 + |q_i|^2) + alpha_bias (b_u^2 + b_i^2 + |coef|^2)``,
-    the per-rating share of the objective, with ``e_r`` the residual of ``target`` (the
-    rating minus the global mean). Biases are updated first, as in Surprise's SVD.
+    ``ratings`` (:class:`~._types.ShuffledRatings`) hold each rating's user ``u``,
+    item ``i``, target, weight ``w_r`` and feature row ``x_r``; ``users`` and
+    ``items`` (:class:`~._types.Side`) the biases ``b`` and vectors ``p``, ``q``,
+    and ``coef`` the feature coefficients, all updated in place. The step for rating
+    ``r`` is ``learning_rate * w_r`` times the negative half-gradient of ``e_r^2 +
+    alpha (|p_u|^2 + |q_i|^2) + alpha_bias (b_u^2 + b_i^2 + |coef|^2)`` (the
+    :class:`~._types.Penalty` ``penalty``; biases only with ``fit_bias``), the
+    per-rating share of the objective, with ``e_r`` the residual of the target (the
+    standardised rating minus the global mean). Biases are updated first, as in
+    Surprise's SVD.
 
     Every array holds float32 (twice the SIMD width and half the memory traffic of
     float64); the scalars are cast so that no step promotes to float64. Returns
     ``sum_r w_r e_r^2`` over the visited ratings, each error taken before its step,
     summed in float64.
     """
+    user_codes, item_codes = ratings.users, ratings.items
+    target, weight, features = ratings.target, ratings.weight, ratings.features
+    user_bias, user_factors = users.bias, users.vectors
+    item_bias, item_factors = items.bias, items.vectors
+    fit_bias = penalty.fit_bias
     k = user_factors.shape[1]
     n_features = coef.shape[0]
     rate = np.float32(learning_rate)
-    alpha = np.float32(alpha)
-    alpha_bias = np.float32(alpha_bias)
+    alpha = np.float32(penalty.alpha)
+    alpha_bias = np.float32(penalty.alpha_bias)
     squared_error = 0.0
     for n in range(positions.shape[0]):
         r = positions[n]
@@ -121,19 +117,11 @@ def sgd_epoch(
     seed,
     segment_visit,
     visit,
-    user_codes,
-    item_codes,
-    target,
-    weight,
-    features,
+    ratings,
     learning_rate,
-    alpha,
-    alpha_bias,
-    fit_bias,
-    user_bias,
-    item_bias,
-    user_factors,
-    item_factors,
+    penalty,
+    users,
+    items,
     coef,
 ):
     """One epoch: the diagonals in ``diagonal_order``, each one's cells in parallel.
@@ -144,6 +132,8 @@ def sgd_epoch(
     ``segment_ptr`` bounds each segment's ratings. Each epoch visits a cell's users,
     and each user's ratings, in a fresh random order, written to the scratch arrays
     ``segment_visit`` (one slot per segment) and ``visit`` (one slot per rating).
+    ``seed`` drives the epoch's visiting orders. ``ratings``, ``learning_rate``,
+    ``penalty``, ``users``, ``items`` and ``coef`` are as in :func:`sgd_visit`.
     Returns the weighted squared errors met during the epoch (see ``sgd_visit``).
     """
     n_blocks = diagonal_order.shape[0]
@@ -174,19 +164,11 @@ def sgd_epoch(
             local_coef[b, :] = coef
             cell_error[b] = sgd_visit(
                 visit[start:stop],
-                user_codes,
-                item_codes,
-                target,
-                weight,
-                features,
+                ratings,
                 learning_rate,
-                alpha,
-                alpha_bias,
-                fit_bias,
-                user_bias,
-                item_bias,
-                user_factors,
-                item_factors,
+                penalty,
+                users,
+                items,
                 local_coef[b],
             )
         # Summed in cell order, so the total does not depend on the threads either.

@@ -16,36 +16,38 @@ the rows are visited one after the other, on one thread.
 import numba
 import numpy as np
 
+from . import FASTMATH
 from ._random import GOLDEN
 from ._sgd import shuffle_range
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
 def implicit_row_visit(
     row,
     positions,
-    other,
-    target,
-    weight,
+    ratings,
     pair_weight,
     features,
     row_scale,
     spread,
     learning_rate,
-    alpha,
-    alpha_bias,
+    penalty,
     alpha_implicit,
-    fit_bias,
-    row_bias,
-    other_bias,
-    row_factors,
-    other_factors,
+    rows,
+    others,
     implicit,
     coef,
     implicit_sum,
     pending,
 ):
     """Take one gradient step on each of ``row``'s ratings, in the order ``positions``.
+
+    ``ratings`` (:class:`~._types.Ratings`, float32 targets and weights) are grouped
+    by row; ``pair_weight`` and ``features`` are per rating in the same order;
+    ``rows`` and ``others`` (:class:`~._types.Side`) hold the biases and factors of
+    this side and of the other, ``implicit`` the other side's implicit vectors
+    ``y``, ``coef`` the feature coefficients, all updated in place, with the
+    penalties of ``penalty`` (:class:`~._types.Penalty`) and ``alpha_implicit``.
 
     The result is that of stepping on rating ``r`` (item ``i``) with, for every item
     ``j`` of the row, ``y_j += step * err * s * c_j * q_i`` (``s = row_scale[row]``,
@@ -58,11 +60,15 @@ def implicit_row_visit(
     ``implicit_sum`` and ``pending`` are scratch vectors of length ``k``. Returns
     ``sum_r w_r e_r^2``, each error taken before its step.
     """
+    other, target, weight = ratings.other, ratings.target, ratings.weight
+    row_bias, row_factors = rows.bias, rows.vectors
+    other_bias, other_factors = others.bias, others.vectors
+    fit_bias = penalty.fit_bias
     k = row_factors.shape[1]
     n_features = coef.shape[0]
     rate = np.float32(learning_rate)
-    alpha = np.float32(alpha)
-    alpha_bias = np.float32(alpha_bias)
+    alpha = np.float32(penalty.alpha)
+    alpha_bias = np.float32(penalty.alpha_bias)
     alpha_implicit = np.float32(alpha_implicit)
     scale = np.float32(row_scale[row])
     spread = np.float32(spread[row])
@@ -118,37 +124,32 @@ def implicit_row_visit(
 @numba.njit(cache=True, nogil=True)
 def sgd_implicit_epoch(
     row_order,
-    indptr,
     seed,
     visit,
-    other,
-    target,
-    weight,
+    ratings,
     pair_weight,
     features,
     row_scale,
     spread,
     learning_rate,
-    alpha,
-    alpha_bias,
+    penalty,
     alpha_implicit,
-    fit_bias,
-    row_bias,
-    other_bias,
-    row_factors,
-    other_factors,
+    rows,
+    others,
     implicit,
     coef,
 ):
-    """One epoch: the rows in ``row_order``, each row's ratings in a random order.
+    """One epoch: the rows in ``row_order``, each row's ratings in a random order
+    drawn from ``seed``.
 
-    The ratings are grouped by row (``indptr``, CSR); ``visit`` is scratch with one
-    slot per rating. See :func:`implicit_row_visit` for the other arguments. Returns
-    the weighted squared errors met during the epoch.
+    The ``ratings`` are grouped by row (``ratings.indptr``, CSR); ``visit`` is
+    scratch with one slot per rating. See :func:`implicit_row_visit` for the other
+    arguments. Returns the weighted squared errors met during the epoch.
     """
-    k = row_factors.shape[1]
-    implicit_sum = np.empty(k, dtype=row_factors.dtype)
-    pending = np.empty(k, dtype=row_factors.dtype)
+    indptr = ratings.indptr
+    k = rows.vectors.shape[1]
+    implicit_sum = np.empty(k, dtype=rows.vectors.dtype)
+    pending = np.empty(k, dtype=rows.vectors.dtype)
     squared_error = 0.0
     for n in range(row_order.shape[0]):
         row = row_order[n]
@@ -160,22 +161,16 @@ def sgd_implicit_epoch(
         squared_error += implicit_row_visit(
             row,
             visit[start:stop],
-            other,
-            target,
-            weight,
+            ratings,
             pair_weight,
             features,
             row_scale,
             spread,
             learning_rate,
-            alpha,
-            alpha_bias,
+            penalty,
             alpha_implicit,
-            fit_bias,
-            row_bias,
-            other_bias,
-            row_factors,
-            other_factors,
+            rows,
+            others,
             implicit,
             coef,
             implicit_sum,

@@ -3,6 +3,7 @@
 import numpy as np
 
 from .._kernels._als import als_cg_half_step, als_half_step
+from .._kernels._types import Penalty, Ratings, Side
 from .._ratings import RatingData, SideIndex, chunk_bounds
 from ._implicit import AttributeTerm, ImplicitTerm
 from ._model import FactorModel, objective, penalty
@@ -102,24 +103,24 @@ class ALSSolver:
         weighted squared error of its ratings at the new rows (else None)."""
         if self.cg_steps is not None and other_factors.nbytes > FLOAT32_GATHER_BYTES:
             other_factors = other_factors.astype(np.float32)
-        arguments = (
-            side.chunks,
-            side.indptr,
-            side.other,
-            self.data.side_target(side, coef),
-            side.weight,
-            other_bias,
-            other_factors,
-            self.alpha,
-            self.alpha_bias,
-            self.fit_bias,
-            prior,
-        )
+        ratings = side.ratings(self.data.side_target(side, coef))
+        other = Side(other_bias, other_factors)
+        penalty = Penalty(self.alpha, self.alpha_bias, self.fit_bias)
+        out = Side(bias, factors)
         if self.cg_steps is None:
-            als_half_step(*arguments, bias, factors)
+            als_half_step(side.chunks, ratings, other, penalty, prior, out)
             return None
         squared_errors = np.zeros(bias.shape[0] if score else 0)
-        als_cg_half_step(*arguments, self.cg_steps, bias, factors, squared_errors)
+        als_cg_half_step(
+            side.chunks,
+            ratings,
+            other,
+            penalty,
+            prior,
+            self.cg_steps,
+            out,
+            squared_errors,
+        )
         return float(squared_errors.sum()) if score else None
 
     def epoch(self, model: FactorModel) -> float:
@@ -228,17 +229,10 @@ def solve_rows(
     vectors = np.zeros((n_rows, k))
     als_half_step(
         chunk_bounds(indptr, k, n_chunks),
-        indptr,
-        other_codes,
-        target,
-        weight,
-        other_bias,
-        other_vectors,
-        alpha,
-        alpha_bias,
-        fit_bias,
+        Ratings(indptr, other_codes, target, weight),
+        Side(other_bias, other_vectors),
+        Penalty(alpha, alpha_bias, fit_bias),
         prior,
-        bias,
-        vectors,
+        Side(bias, vectors),
     )
     return bias, vectors

@@ -22,6 +22,7 @@ import scipy.linalg
 
 from .._kernels._gibbs import gibbs_half_step, gibbs_implicit
 from .._kernels._predict import row_squared_errors
+from .._kernels._types import Prior, Side
 from .._ratings import RatingData, SideIndex
 from ._implicit import ImplicitTerm
 from ._model import FactorModel
@@ -151,14 +152,9 @@ class GibbsSampler:
         data, side = self.data, self.data.by_user
         per_user = np.empty(data.n_users)
         row_squared_errors(
-            side.indptr,
-            side.other,
-            data.side_target(side, sample.model.coef),
-            side.weight,
-            sample.model.user_bias,
-            sample.model.item_bias,
-            sample.user_vectors,
-            sample.item_vectors,
+            side.ratings(data.side_target(side, sample.model.coef)),
+            Side(sample.model.user_bias, sample.user_vectors),
+            Side(sample.model.item_bias, sample.item_vectors),
             per_user,
         )
         return float(per_user.sum())
@@ -199,22 +195,15 @@ class GibbsSampler:
         implicit_sums = self._implicit_sums(vectors, factors)
         gibbs_half_step(
             side.chunks,
-            side.indptr,
-            side.other,
-            self.data.side_target(side, sample.model.coef),
-            side.weight,
-            other_bias,
-            other_vectors,
+            side.ratings(self.data.side_target(side, sample.model.coef)),
+            Side(other_bias, other_vectors),
             sample.noise_precision,
-            float(bias_prior.precision[0]),
-            float(bias_prior.mean[0]),
-            factor_prior.precision,
-            factor_prior.mean,
+            Prior(float(bias_prior.mean[0]), float(bias_prior.precision[0])),
+            Prior(factor_prior.mean, factor_prior.precision),
             implicit_sums,
             seeds,
             np.uint64(seed),
-            bias,
-            vectors,
+            Side(bias, vectors),
             deviation,
         )
         if implicit_sums.shape[0]:
@@ -245,12 +234,9 @@ class GibbsSampler:
         residual = factors - factor_prior.mean
         cols = term.cols
         gibbs_implicit(
-            cols.indptr,
-            cols.other,
-            cols.weight,
+            cols.ratings(),
             term.row_scale,
-            implicit_prior.precision,
-            implicit_prior.mean,
+            Prior(implicit_prior.mean, implicit_prior.precision),
             factor_prior.precision,
             seeds,
             np.uint64(seed),

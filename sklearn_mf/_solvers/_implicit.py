@@ -8,6 +8,7 @@ import numpy as np
 
 from .._attributes import SideAttributes
 from .._kernels._implicit import error_gradient, scaled_sums
+from .._kernels._types import Side
 from .._ratings import RatingData, SideIndex
 
 
@@ -63,22 +64,18 @@ class SummedTerm:
         ``M_u = sum_r w_r q_j q_j'``.
         """
         rows = self.rows
-        target = self.data.side_target(rows, coef)
+        ratings = rows.ratings(self.data.side_target(rows, coef))
+        cols = Side(col_bias, col_vectors)
         penalty = alpha * self.penalty_weight[:, None]
         gradient = np.empty((row_bias.shape[0], implicit.shape[1]))
 
         def error_moments(vectors: np.ndarray, use_target: bool) -> np.ndarray:
             error_gradient(
                 rows.chunks,
-                rows.indptr,
-                rows.other,
-                rows.weight,
-                target,
-                row_bias,
-                col_bias,
+                ratings,
+                Side(row_bias, vectors),
+                cols,
                 use_target,
-                vectors,
-                col_vectors,
                 gradient,
             )
             return self.to_cols(gradient)
@@ -147,16 +144,7 @@ class ImplicitTerm(SummedTerm):
     @staticmethod
     def _scaled_sums(side: SideIndex, row_scale, other_scale, vectors) -> np.ndarray:
         out = np.empty((side.indptr.shape[0] - 1, vectors.shape[1]))
-        scaled_sums(
-            side.chunks,
-            side.indptr,
-            side.other,
-            side.weight,
-            row_scale,
-            other_scale,
-            vectors,
-            out,
-        )
+        scaled_sums(side.chunks, side.ratings(), row_scale, other_scale, vectors, out)
         return out
 
     def sums(self, implicit: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ import numpy as np
 
 from .._kernels._init import normal_rows
 from .._kernels._predict import predict_codes, row_squared_errors
+from .._kernels._types import Side
 from .._ratings import RatingData
 
 # The parameters that enter a prediction linearly; the others enter through products.
@@ -77,10 +78,14 @@ class FactorModel:
             data.user_codes,
             data.item_codes,
             data.feature_term(self.coef),
-            self.user_bias,
-            self.item_bias,
-            self.user_factors if user_vectors is None else user_vectors,
-            self.item_factors if item_vectors is None else item_vectors,
+            Side(
+                self.user_bias,
+                self.user_factors if user_vectors is None else user_vectors,
+            ),
+            Side(
+                self.item_bias,
+                self.item_factors if item_vectors is None else item_vectors,
+            ),
             -np.inf,
             np.inf,
             out,
@@ -192,14 +197,15 @@ def objective(
     side = data.by_user
     per_user = np.empty(side.indptr.shape[0] - 1)
     row_squared_errors(
-        side.indptr,
-        side.other,
-        data.side_target(side, model.coef),
-        side.weight,
-        model.user_bias,
-        model.item_bias,
-        model.user_factors if user_vectors is None else user_vectors,
-        model.item_factors if item_vectors is None else item_vectors,
+        side.ratings(data.side_target(side, model.coef)),
+        Side(
+            model.user_bias,
+            model.user_factors if user_vectors is None else user_vectors,
+        ),
+        Side(
+            model.item_bias,
+            model.item_factors if item_vectors is None else item_vectors,
+        ),
         per_user,
     )
     return float(

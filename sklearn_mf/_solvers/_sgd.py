@@ -3,6 +3,7 @@
 import numpy as np
 
 from .._kernels._sgd import sgd_epoch
+from .._kernels._types import Penalty, ShuffledRatings, Side
 from .._ratings import RatingData, group_by_key
 from ..utils._random import SEED_MAX
 from ._model import FactorModel, penalty
@@ -50,11 +51,14 @@ class SGDSolver:
         self._segment_ptr = np.union1d(np.concatenate((starts, [0])), cell_ptr)
         self._cell_segment_ptr = np.searchsorted(self._segment_ptr, cell_ptr)
         self._segment_visit = np.empty(self._segment_ptr.shape[0] - 1, dtype=np.int64)
-        self._users = users
-        self._items = data.item_codes[order]
-        self._target = data.target[order].astype(np.float32)
-        self._weight = data.weight[order].astype(np.float32)
-        self._features = data.features[order].astype(np.float32)
+        self._ratings = ShuffledRatings(
+            users,
+            data.item_codes[order],
+            data.target[order].astype(np.float32),
+            data.weight[order].astype(np.float32),
+            data.features[order].astype(np.float32),
+        )
+        self._penalty = Penalty(self.alpha, self.alpha_bias, self.fit_bias)
         self._visit = np.empty(data.n_ratings, dtype=np.int64)
 
     def full_vectors(self, model: FactorModel) -> tuple[np.ndarray, np.ndarray]:
@@ -78,19 +82,11 @@ class SGDSolver:
             seed,
             self._segment_visit,
             self._visit,
-            self._users,
-            self._items,
-            self._target,
-            self._weight,
-            self._features,
+            self._ratings,
             self.learning_rate,
-            self.alpha,
-            self.alpha_bias,
-            self.fit_bias,
-            model.user_bias,
-            model.item_bias,
-            model.user_factors,
-            model.item_factors,
+            self._penalty,
+            Side(model.user_bias, model.user_factors),
+            Side(model.item_bias, model.item_factors),
             model.coef,
         )
         data = self.data

@@ -3,6 +3,7 @@
 import numpy as np
 
 from .._kernels._sgd_implicit import sgd_implicit_epoch
+from .._kernels._types import Penalty, Ratings, Side
 from .._ratings import RatingData
 from ..utils._random import SEED_MAX
 from ._implicit import ImplicitTerm
@@ -64,36 +65,31 @@ class SGDImplicitSolver:
         )
         self._pair_weight = pair_weight.astype(np.float32)
         self._spread = spread
-        self._target = rows.target.astype(np.float32)
-        self._weight = np.asarray(rows.weight, dtype=np.float32)
+        self._ratings = Ratings(
+            rows.indptr,
+            rows.other,
+            rows.target.astype(np.float32),
+            np.asarray(rows.weight, dtype=np.float32),
+        )
+        self._penalty = Penalty(self.alpha, self.alpha_bias, self.fit_bias)
         self._features = rows.gather(data.features).astype(np.float32)
         self._visit = np.empty(data.n_ratings, dtype=np.int64)
 
-    def _sides(self, model: FactorModel):
-        """(row bias, other bias, row factors, other factors, implicit vectors)."""
+    def _sides(self, model: FactorModel) -> tuple[Side, Side, np.ndarray]:
+        """(this side's parameters, the other side's, the implicit vectors)."""
+        users = Side(model.user_bias, model.user_factors)
+        items = Side(model.item_bias, model.item_factors)
         if self.side == "user":
-            return (
-                model.user_bias,
-                model.item_bias,
-                model.user_factors,
-                model.item_factors,
-                model.item_implicit,
-            )
-        return (
-            model.item_bias,
-            model.user_bias,
-            model.item_factors,
-            model.user_factors,
-            model.user_implicit,
-        )
+            return users, items, model.item_implicit
+        return items, users, model.user_implicit
 
     def full_vectors(self, model: FactorModel) -> tuple[np.ndarray, np.ndarray]:
         """The vectors whose dot products make the predictions, implicit sums added."""
-        _, _, row_factors, other_factors, implicit = self._sides(model)
-        rows = row_factors + self.term.sums(implicit)
+        rows, others, implicit = self._sides(model)
+        row_vectors = rows.vectors + self.term.sums(implicit)
         if self.side == "user":
-            return rows, other_factors
-        return other_factors, rows
+            return row_vectors, others.vectors
+        return others.vectors, row_vectors
 
     def epoch(self, model: FactorModel) -> float:
         """Run one epoch on ``model`` (float32) and return the epoch's loss, as
@@ -103,21 +99,16 @@ class SGDImplicitSolver:
         seed = np.uint64(self.random_state.randint(SEED_MAX))
         squared_error = sgd_implicit_epoch(
             row_order,
-            rows.indptr,
             seed,
             self._visit,
-            rows.other,
-            self._target,
-            self._weight,
+            self._ratings,
             self._pair_weight,
             self._features,
             self.term.row_scale,
             self._spread,
             self.learning_rate,
-            self.alpha,
-            self.alpha_bias,
+            self._penalty,
             self.alpha_implicit,
-            self.fit_bias,
             *self._sides(model),
             model.coef,
         )
