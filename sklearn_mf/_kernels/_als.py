@@ -326,8 +326,8 @@ def als_cg_half_step(
     A row's other-side vectors and biases are first copied into a contiguous buffer
     (when they fit in ``_GATHER_BYTES``) and its passes read that. Once the factor
     matrices outgrow the caches, the copy's independent loads overlap their memory
-    latency, which the dependent arithmetic of a CG pass cannot (see the scale
-    rows of ``benchmarks/kernels.py``). The arithmetic is unchanged.
+    latency, which the dependent arithmetic of a CG pass cannot (benchmarks/README.md,
+    "Figures behind code choices"). The arithmetic is unchanged.
     ``other_factors`` may be float32 (the buffer then is too): the arithmetic stays
     float64, and a gather from memory moves half the bytes.
 

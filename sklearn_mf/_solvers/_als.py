@@ -16,9 +16,9 @@ IMPLICIT_STEPS = 3
 
 # With cg_steps, an other side's factor matrix larger than this is read through a
 # float32 copy: a CG half-step is then bound by fetching the rows it gathers from
-# memory, and half the bytes took a quarter off a default fit of 25M ratings
-# (160,000 x 60,000, matrices of 78 and 29 MiB). Below it the matrix mostly sits in
-# the last-level cache, and float64 reads keep the loss exactly non-increasing.
+# memory, and half the bytes make large fits markedly faster (benchmarks/README.md,
+# "Figures behind code choices"). Below it the matrix mostly sits in the last-level
+# cache, and float64 reads keep the loss exactly non-increasing.
 FLOAT32_GATHER_BYTES = 16 << 20
 
 

@@ -27,7 +27,9 @@ from .._ratings import RatingData, SideIndex
 from ._implicit import ImplicitTerm
 from ._model import FactorModel
 
-_SEED_MAX = np.iinfo(np.int64).max
+# The sweep's seeds, one per kind of draw, come from the chain's Generator as 63-bit
+# integers (the per-fit seeds drawn from random_state are int32: utils/_random.py).
+_SWEEP_SEED_MAX = np.iinfo(np.int64).max
 
 
 @dataclass
@@ -162,10 +164,9 @@ class GibbsSampler:
     def _draw_noise(self, sample: Sample, rng: np.random.Generator) -> float:
         # The residuals of a model fitted to the same ratings understate the noise
         # by the parameters' degrees of freedom; without this correction the noise
-        # precision drifts up with the rank and the model overfits (ML-100K, rank 32
-        # with both implicit terms: 0.892 RMSE against 0.875). The rows' leverages
-        # count those degrees, as in the residual-variance estimate of ridge
-        # regression.
+        # precision drifts up with the rank and the model overfits (benchmarks/
+        # README.md, "Figures behind code choices"). The rows' leverages count those
+        # degrees, as in the residual-variance estimate of ridge regression.
         residual_weight = self.data.total_weight - self.degrees_of_freedom
         shape = self.shape + 0.5 * max(residual_weight, 1.0)
         rate = self.rate + 0.5 * self._squared_error(sample)
@@ -272,7 +273,7 @@ class GibbsSampler:
         vectors, feature coefficients."""
         data, model = self.data, sample.model
         users, items = self.users_with_weight, self.items_with_weight
-        seeds = rng.integers(_SEED_MAX, size=4)
+        seeds = rng.integers(_SWEEP_SEED_MAX, size=4)
         sample.user_bias_prior = self._prior(model.user_bias[users, None], rng)
         sample.item_bias_prior = self._prior(model.item_bias[items, None], rng)
         sample.user_prior = user_prior = self._prior(model.user_factors[users], rng)

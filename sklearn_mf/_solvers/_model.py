@@ -153,7 +153,7 @@ def penalty(
     plus ``alpha W |v|^2`` for the attribute factors ``v``, if any.
     """
     user_w, item_w = data.user_weight, data.item_weight
-    factor_penalty = user_w @ _row_norms(model.user_factors) + item_w @ _row_norms(
+    factor_norms = user_w @ _row_norms(model.user_factors) + item_w @ _row_norms(
         model.item_factors
     )
     implicit_penalty = 0.0
@@ -161,12 +161,12 @@ def penalty(
         implicit_penalty += item_w @ _row_norms(model.item_implicit)
     if model.user_implicit.shape[0]:
         implicit_penalty += user_w @ _row_norms(model.user_implicit)
-    factor_penalty += data.total_weight * (
+    factor_norms += data.total_weight * (
         np.square(model.user_attribute_factors, dtype=float).sum()
         + np.square(model.item_attribute_factors, dtype=float).sum()
     )
     return (
-        alpha * factor_penalty
+        alpha * factor_norms
         + alpha_implicit * implicit_penalty
         + alpha_bias
         * (

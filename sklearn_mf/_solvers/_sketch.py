@@ -2,8 +2,9 @@
 
 The posterior mean of a factorization's interactions is the average over samples of
 ``V_s W_s'``: an ``n_users x n_items`` matrix whose rank is up to ``n_samples x k``,
-but whose spectrum falls fast (on MovieLens 100K at rank 32, its best rank-64
-approximation predicts within 0.0003 RMSE of it). Keeping every sample would take
+but whose spectrum falls fast (on MovieLens its best approximation of rank
+``8 * n_components`` predicts almost exactly as it does: benchmarks/README.md,
+"Figures behind code choices"). Keeping every sample would take
 ``n_samples`` times the memory of one model; this sketch keeps two thin matrices and
 updates them with each sample (J. A. Tropp, A. Yurtsever, M. Udell and V. Cevher,
 "Practical sketching algorithms for low-rank matrix approximation", SIAM J. Matrix

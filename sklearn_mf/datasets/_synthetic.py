@@ -62,9 +62,9 @@ def _distinct_cells(n_cells: int, n: int, rng: np.random.Generator) -> np.ndarra
     """Return ``n`` distinct values of ``range(n_cells)``, uniformly drawn, sorted.
 
     Not Generator.choice(replace=False): above 2% density it allocates all
-    ``n_cells`` indices (10 GB for 25M ratings of 50,000 x 25,000), and below it
-    is about 3x slower than this. Nor np.unique: for 25M int64 it took 28 s with
-    numpy 2.4, np.sort 0.2 s.
+    ``n_cells`` indices (8 bytes per cell), and below it is slower than this. Nor
+    np.unique, far slower than np.sort on tens of millions of int64 (benchmarks/
+    README.md, "Figures behind code choices").
     """
     if n > n_cells // 2:
         # Dense: draw the cells left out instead, the sparse side.
