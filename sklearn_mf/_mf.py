@@ -755,8 +755,13 @@ class MatrixFactorization(BaseFactorization):
         -----
         The fitted model keeps its training ratings for this: their targets (8
         bytes per rating, 16 with sample weights) beside ``recommend``'s record of
-        what each user rated. It is not available with ``implicit_feedback``: a rating
-        moves the implicit sums of every row that shares its item.
+        what each user rated. Each call builds a new model (the fitted arrays and
+        that history, copied and extended) and installs it in one step, so that a
+        ``predict`` running meanwhile in another thread sees the old model or the
+        new one, never a mix, and a call that raises changes nothing; its cost
+        grows with the size of the model, so fold in new ratings in batches. It is
+        not available with ``implicit_feedback``: a rating moves the implicit sums
+        of every row that shares its item.
 
         Examples
         --------

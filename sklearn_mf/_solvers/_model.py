@@ -62,6 +62,24 @@ class FactorModel:
     def is_finite(self) -> bool:
         return all(np.isfinite(getattr(self, f.name)).all() for f in fields(self))
 
+    def sides(
+        self,
+        user_vectors: np.ndarray | None = None,
+        item_vectors: np.ndarray | None = None,
+    ) -> tuple[Side, Side]:
+        """The users' and the items' biases and vectors for the kernels: the factors,
+        or ``user_vectors`` and ``item_vectors`` in their place."""
+        return (
+            Side(
+                self.user_bias,
+                self.user_factors if user_vectors is None else user_vectors,
+            ),
+            Side(
+                self.item_bias,
+                self.item_factors if item_vectors is None else item_vectors,
+            ),
+        )
+
     def estimate(
         self,
         data: RatingData,
@@ -78,14 +96,7 @@ class FactorModel:
             data.user_codes,
             data.item_codes,
             data.feature_term(self.coef),
-            Side(
-                self.user_bias,
-                self.user_factors if user_vectors is None else user_vectors,
-            ),
-            Side(
-                self.item_bias,
-                self.item_factors if item_vectors is None else item_vectors,
-            ),
+            *self.sides(user_vectors, item_vectors),
             -np.inf,
             np.inf,
             out,
@@ -198,14 +209,7 @@ def objective(
     per_user = np.empty(side.indptr.shape[0] - 1)
     row_squared_errors(
         side.ratings(data.side_target(side, model.coef)),
-        Side(
-            model.user_bias,
-            model.user_factors if user_vectors is None else user_vectors,
-        ),
-        Side(
-            model.item_bias,
-            model.item_factors if item_vectors is None else item_vectors,
-        ),
+        *model.sides(user_vectors, item_vectors),
         per_user,
     )
     return float(

@@ -77,8 +77,7 @@ class SGDImplicitSolver:
 
     def _sides(self, model: FactorModel) -> tuple[Side, Side, np.ndarray]:
         """(this side's parameters, the other side's, the implicit vectors)."""
-        users = Side(model.user_bias, model.user_factors)
-        items = Side(model.item_bias, model.item_factors)
+        users, items = model.sides()
         if self.side == "user":
             return users, items, model.item_implicit
         return items, users, model.user_implicit
