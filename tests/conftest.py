@@ -6,6 +6,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests._implicit_problem import small_implicit_problem
+
 _MOVIELENS = ("ml-100k", "ml-1m", "ml-latest-small")
 
 
@@ -59,3 +61,9 @@ def ciaodvd():
         names=["user", "item", "genre", "review", "rating", "date"],
     )
     return table[["user", "item"]], table["rating"].astype(float)
+
+
+@pytest.fixture
+def small_data():
+    """A small implicit-feedback problem: ``(RatingData, FactorModel)``."""
+    return small_implicit_problem()

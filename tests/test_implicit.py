@@ -1,74 +1,14 @@
-"""The implicit-feedback term (SVD++): kernels, the y step, the estimator."""
+"""The implicit-feedback term (SVD++): the y step, the estimator. Its kernels are
+tested in ``kernels/test_implicit.py``."""
 
 import numpy as np
 import pytest
 
 from sklearn_mf import MatrixFactorization
-from sklearn_mf._kernels._implicit import scaled_sums
-from sklearn_mf._ratings import RatingData
-from sklearn_mf._solvers import FactorModel
 from sklearn_mf._solvers._implicit import ImplicitTerm
 from sklearn_mf._solvers._model import objective
 from sklearn_mf.datasets import make_ratings
-
-
-@pytest.fixture
-def small_data():
-    rng = np.random.RandomState(0)
-    n_users, n_items, k = 6, 5, 2
-    pairs = np.array([(u, i) for u in range(n_users) for i in range(n_items)])
-    pairs = pairs[rng.rand(len(pairs)) < 0.7]
-    n = len(pairs)
-    data = RatingData(
-        pairs[:, 0].astype(np.int32),
-        pairs[:, 1].astype(np.int32),
-        rng.randn(n),
-        0.0,
-        1.0,
-        rng.uniform(0.5, 2.0, n),
-        np.zeros((n, 0)),
-        n_users,
-        n_items,
-        k,
-        2,
-    )
-    model = FactorModel(
-        rng.randn(n_users),
-        rng.randn(n_items),
-        rng.randn(n_users, k),
-        rng.randn(n_items, k),
-        np.zeros(0),
-        rng.randn(n_items, k),
-    )
-    return data, model
-
-
-def _dense_sums(data):
-    """The matrix S B mapping item vectors y to the users' implicit vectors z."""
-    mapping = np.zeros((data.n_users, data.n_items))
-    np.add.at(mapping, (data.user_codes, data.item_codes), data.weight)
-    return mapping / np.sqrt(mapping.sum(axis=1, keepdims=True))
-
-
-def test_implicit_sums_and_their_transpose_match_dense_algebra(small_data):
-    data, model = small_data
-    term = ImplicitTerm(data, "user")
-    dense = _dense_sums(data)
-    np.testing.assert_allclose(
-        term.sums(model.item_implicit), dense @ model.item_implicit, rtol=1e-12
-    )
-    side = data.by_item
-    per_user = np.random.RandomState(1).randn(data.n_users, 2)
-    out = np.empty((data.n_items, 2))
-    scaled_sums(
-        side.chunks,
-        side.ratings(),
-        np.ones(data.n_items),
-        term.row_scale,
-        per_user,
-        out,
-    )
-    np.testing.assert_allclose(out, dense.T @ per_user, rtol=1e-12)
+from tests._implicit_problem import dense_sums as _dense_sums
 
 
 def _users_step(term, model, alpha, n_steps):

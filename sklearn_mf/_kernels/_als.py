@@ -316,8 +316,9 @@ def als_cg_half_step(
     """Approximate :func:`als_half_step` by ``n_steps`` conjugate-gradient steps per row.
 
     Each row's ridge problem is the same as in :func:`als_half_step` (same
-    arguments, ``prior`` included); CG starts from the row's current bias and
-    vector in ``out`` and never builds the Gram matrix: a step costs two passes over
+    ``chunk_bounds``, ``ratings``, ``other``, ``penalty`` and ``prior``); CG starts
+    from the row's current bias and vector in ``out`` and never builds the Gram
+    matrix: a step costs two passes over
     the row's ratings, ``O(n_u k)`` instead of ``O(n_u k^2 + k^3)``. Every CG step
     lowers the row's quadratic, so the training loss still never increases, and
     ``n_steps >= k + 1`` solves exactly (up to rounding). The bias is kept apart from

@@ -38,7 +38,8 @@ def gibbs_half_step(
     factor ``f``, ``v_uf ~ N(factor_prior.mean[f] + prior[u, f], 1 /
     factor_prior.precision[f])`` (``prior`` has no rows without an implicit term).
     Row ``u``'s noise is drawn from the generator seeded by ``row_seeds[u]`` and the
-    sweep's ``seed``; the draws go to ``out`` (:class:`~._types.Side`).
+    sweep's ``seed``; the draws go to ``out`` (:class:`~._types.Side`). Rows are
+    processed in the chunks ``chunk_bounds[c]:chunk_bounds[c + 1]`` in parallel.
     The conditional is Gaussian with precision ``tau A``,
     ``A = sum_r w_r x_r x_r' + D / tau`` for ``x_r = (1, q_j)`` and the prior
     precisions ``D``: the draw is its mean plus ``L^-T e / sqrt(tau)`` with
@@ -95,8 +96,10 @@ def gibbs_half_step(
 
 @numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _next_rater(r, end, other_index, weight, other_scale):
-    """The rater at position ``r`` of a row, its coefficient ``c = s_u sum_r w_r``
-    over its ratings there (adjacent, as rows are sorted) and the next position."""
+    """The rater ``u = other_index[r]`` at position ``r`` of a row that ends at
+    ``end``, its coefficient ``c = s_u sum_r w_r`` (``s_u = other_scale[u]``, ``w =
+    weight``) over its ratings there (adjacent, as rows are sorted) and the next
+    position."""
     u = other_index[r]
     c = 0.0
     while r < end and other_index[r] == u:

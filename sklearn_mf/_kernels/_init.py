@@ -13,6 +13,7 @@ from ._random import fill_normal, seeded_state
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def normal_rows(row_seeds, seed, scale, out):
-    """Fill ``out[r]`` with N(0, scale^2) draws from a generator seeded by row seed r."""
+    """Fill ``out[r]`` with N(0, scale^2) draws from a generator seeded by
+    ``row_seeds[r]`` and ``seed``."""
     for r in numba.prange(out.shape[0]):
         fill_normal(seeded_state(row_seeds[r], seed), scale, out[r])

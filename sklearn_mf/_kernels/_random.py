@@ -18,7 +18,8 @@ def splitmix64(state):
 
 @numba.njit(cache=True, nogil=True)
 def seeded_state(row_seed, seed):
-    """The generator state of one row for one draw: its id's seed mixed with ``seed``."""
+    """The generator state of one row for one draw: its id's seed ``row_seed``
+    mixed with ``seed``."""
     return row_seed ^ (seed * GOLDEN)
 
 

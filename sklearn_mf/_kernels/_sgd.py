@@ -93,7 +93,8 @@ def cell_visiting_order(cell_segments, segment_ptr, seed, segment_visit, visit):
 
     ``segment_ptr[s]:segment_ptr[s + 1]`` are the positions of one user's ratings in
     the cell, for the segments ``s`` in ``cell_segments`` (a range). Keeping a user's
-    ratings together keeps that user's vector in cache.
+    ratings together keeps that user's vector in cache. The shuffles are driven by
+    ``seed``; ``segment_visit`` (one slot per segment) is scratch.
     """
     first, last = cell_segments
     for s in range(first, last):

@@ -46,8 +46,9 @@ def implicit_row_visit(
     by row; ``pair_weight`` and ``features`` are per rating in the same order;
     ``rows`` and ``others`` (:class:`~._types.Side`) hold the biases and factors of
     this side and of the other, ``implicit`` the other side's implicit vectors
-    ``y``, ``coef`` the feature coefficients, all updated in place, with the
-    penalties of ``penalty`` (:class:`~._types.Penalty`) and ``alpha_implicit``.
+    ``y``, ``coef`` the feature coefficients, all updated in place by steps of
+    ``learning_rate`` with the penalties of ``penalty`` (:class:`~._types.Penalty`)
+    and ``alpha_implicit``.
 
     The result is that of stepping on rating ``r`` (item ``i``) with, for every item
     ``j`` of the row, ``y_j += step * err * s * c_j * q_i`` (``s = row_scale[row]``,
@@ -143,8 +144,10 @@ def sgd_implicit_epoch(
     drawn from ``seed``.
 
     The ``ratings`` are grouped by row (``ratings.indptr``, CSR); ``visit`` is
-    scratch with one slot per rating. See :func:`implicit_row_visit` for the other
-    arguments. Returns the weighted squared errors met during the epoch.
+    scratch with one slot per rating. ``pair_weight``, ``features``, ``row_scale``,
+    ``spread``, ``learning_rate``, ``penalty``, ``alpha_implicit``, ``rows``,
+    ``others``, ``implicit`` and ``coef`` are as in :func:`implicit_row_visit`.
+    Returns the weighted squared errors met during the epoch.
     """
     indptr = ratings.indptr
     k = rows.vectors.shape[1]

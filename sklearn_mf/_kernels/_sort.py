@@ -58,9 +58,9 @@ def scatter_ratings_by_key(
 ):
     """Group ratings by ``keys``, stably, carrying what the rows need.
 
-    Like :func:`scatter_by_key` into ``out_order``; ``out_other`` and
-    ``out_values`` receive ``other`` and ``(values - offset) / scale`` in the same
-    order.
+    Like :func:`scatter_by_key` (group starts ``indptr``) into ``out_order``;
+    ``out_other`` and ``out_values`` receive ``other`` and ``(values - offset) /
+    scale`` in the same order.
     """
     fill = indptr[:-1].copy()
     for n in range(keys.shape[0]):
@@ -81,7 +81,8 @@ def regroup_by_other(
     keys ``other``, positions ``order`` and ``values``; ``other_indptr`` holds the
     start of each other-side group. Within an output group the ratings come in input
     order, so rows ascending: the output rows are sorted by the input's row, which
-    ``out_other`` receives.
+    ``out_other`` receives, with each rating's position and value in ``out_order``
+    and ``out_values``.
     """
     fill = other_indptr[:-1].copy()
     for row in range(indptr.shape[0] - 1):

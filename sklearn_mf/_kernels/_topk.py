@@ -6,6 +6,8 @@ import numpy as np
 
 @numba.njit(cache=True, nogil=True)
 def _sift_down(heap_score, heap_index, size, pos):
+    """Move the entry at ``pos`` down the heap of the first ``size`` entries of
+    ``heap_score`` and ``heap_index`` until both children rank above it."""
     # A min-heap on (score, -index): the root is the worst kept candidate, and of
     # equal scores the later index is dropped first.
     while True:

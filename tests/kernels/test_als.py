@@ -1,17 +1,12 @@
-"""Kernels against small dense NumPy references."""
+"""The ALS half-steps (``_kernels._als``): exact and conjugate-gradient solves against
+dense NumPy references."""
 
 import numpy as np
 import pytest
 
 from sklearn_mf._kernels._als import als_cg_half_step, als_half_step
-from sklearn_mf._kernels._init import normal_rows
-from sklearn_mf._kernels._linalg import cholesky_solve_inplace
-from sklearn_mf._kernels._predict import predict_codes
-from sklearn_mf._kernels._sgd import cell_visiting_order, sgd_visit
-from sklearn_mf._kernels._types import Penalty, Ratings, ShuffledRatings, Side
+from sklearn_mf._kernels._types import Penalty, Ratings, Side
 from sklearn_mf._ratings import RatingData
-from sklearn_mf._solvers import FactorModel, SolverOptions
-from sklearn_mf._solvers._sgd import SGDSolver
 
 
 @pytest.fixture
@@ -38,16 +33,6 @@ def small_problem():
         3,
     )
     return data, rng.randn(n_items, k), rng.randn(n_items), k
-
-
-def test_cholesky_solve_matches_numpy():
-    rng = np.random.RandomState(1)
-    m = rng.randn(6, 6)
-    a = m @ m.T + 6 * np.eye(6)
-    b = rng.randn(6)
-    expected = np.linalg.solve(a, b)
-    cholesky_solve_inplace(a.copy(), b)
-    np.testing.assert_allclose(b, expected, rtol=1e-10)
 
 
 @pytest.mark.parametrize("alpha_bias", [0.1, 0.0])
@@ -191,117 +176,3 @@ def test_als_half_step_zeroes_rows_without_weight(small_problem):
         Side(bias, factors),
     )
     assert not bias.any() and not factors.any()
-
-
-def test_predict_codes_applies_fallbacks_and_clipping():
-    user_bias, item_bias = np.array([0.5, -0.5]), np.array([1.0, 2.0])
-    p, q = np.array([[1.0, 2.0], [0.0, 1.0]]), np.array([[1.0, 1.0], [2.0, 0.0]])
-    users = np.array([0, 1, -1, 0, -1], dtype=np.int32)
-    items = np.array([1, 0, 1, -1, -1], dtype=np.int32)
-    base = np.full(5, 3.0)
-    out = np.empty(5)
-    sides = Side(user_bias, p), Side(item_bias, q)
-    predict_codes(users, items, base, *sides, -np.inf, np.inf, out)
-    expected = [3 + 0.5 + 2 + 2, 3 - 0.5 + 1 + 1, 3 + 2, 3 + 0.5, 3]
-    np.testing.assert_allclose(out, expected)
-    predict_codes(users, items, base, *sides, 1.0, 5.0, out)
-    np.testing.assert_allclose(out, np.clip(expected, 1, 5))
-
-
-def test_sgd_visit_matches_python_reference():
-    rng = np.random.RandomState(2)
-    n, k = 40, 3
-    users = rng.randint(0, 4, n).astype(np.int32)
-    items = rng.randint(0, 5, n).astype(np.int32)
-    target, weight = rng.randn(n), rng.uniform(0, 2, n)
-    features = rng.randn(n, 2)
-    order = rng.permutation(n).astype(np.int64)
-    state = [np.zeros(4), np.zeros(5), rng.randn(4, k), rng.randn(5, k), rng.randn(2)]
-    expected = [a.copy() for a in state]
-    lr, alpha, alpha_bias = 0.05, 0.1, 0.02
-    bu, bi, p, q, c = expected
-    squared_error = 0.0
-    for r in order:
-        u, i, s = users[r], items[r], lr * weight[r]
-        err = target[r] - (bu[u] + bi[i] + p[u] @ q[i] + features[r] @ c)
-        squared_error += weight[r] * err**2
-        bu[u] += s * (err - alpha_bias * bu[u])
-        bi[i] += s * (err - alpha_bias * bi[i])
-        p[u], q[i] = (
-            p[u] + s * (err * q[i] - alpha * p[u]),
-            q[i] + s * (err * p[u] - alpha * q[i]),
-        )
-        c += s * (err * features[r] - alpha_bias * c)
-    # The kernel works in float32, as the SGD solver stores everything.
-    state32 = [a.astype(np.float32) for a in state]
-    ratings = ShuffledRatings(
-        users,
-        items,
-        target.astype(np.float32),
-        weight.astype(np.float32),
-        features.astype(np.float32),
-    )
-    bu32, bi32, p32, q32, c32 = state32
-    got_error = sgd_visit(
-        order,
-        ratings,
-        lr,
-        Penalty(alpha, alpha_bias, True),
-        Side(bu32, p32),
-        Side(bi32, q32),
-        c32,
-    )
-    assert got_error == pytest.approx(squared_error, rel=1e-5)
-    for got, want in zip(state32, expected, strict=True):
-        assert got.dtype == np.float32
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
-
-
-def test_cell_visiting_order_groups_users_and_is_seeded():
-    segment_ptr = np.array([0, 3, 7, 8])
-    segment_visit = np.empty(3, dtype=np.int64)
-    out = np.empty(8, dtype=np.int64)
-    cell_visiting_order((0, 3), segment_ptr, np.uint64(5), segment_visit, out)
-    groups, pos = [], 0
-    for s in segment_visit:
-        size = segment_ptr[s + 1] - segment_ptr[s]
-        groups.append(sorted(out[pos : pos + size]))
-        pos += size
-    assert groups == [
-        list(range(segment_ptr[s], segment_ptr[s + 1])) for s in segment_visit
-    ]
-    again = np.empty(8, dtype=np.int64)
-    cell_visiting_order((0, 3), segment_ptr, np.uint64(5), segment_visit, again)
-    np.testing.assert_array_equal(out, again)
-
-
-def test_sgd_epoch_visits_every_rating_once():
-    rng = np.random.RandomState(0)
-    n = 500
-    users, items = (
-        rng.randint(0, 30, n).astype(np.int32),
-        rng.randint(0, 20, n).astype(np.int32),
-    )
-    data = RatingData(
-        users, items, rng.randn(n), 0.0, 1.0, np.ones(n), np.zeros((n, 0)), 30, 20, 2, 2
-    )
-    options = SolverOptions(alpha=0.1, alpha_bias=0.1, fit_bias=True, order_seed=0)
-    solver = SGDSolver(data, options)
-    model = FactorModel(
-        np.zeros(30), np.zeros(20), np.ones((30, 2)), np.ones((20, 2)), np.zeros(0)
-    ).astype(np.float32)
-    solver.epoch(model)
-    np.testing.assert_array_equal(np.sort(solver._visit), np.arange(n))
-
-
-def test_normal_rows_are_seeded_per_row_and_standard_normal():
-    seeds = np.arange(20000, dtype=np.uint64)
-    out = np.empty((20000, 5))
-    normal_rows(seeds, np.uint64(3), 1.0, out)
-    assert abs(out.mean()) < 0.02 and abs(out.std() - 1) < 0.02
-    subset = np.empty((2, 5))
-    normal_rows(seeds[[7, 3]], np.uint64(3), 1.0, subset)
-    np.testing.assert_array_equal(subset, out[[7, 3]])
-    other_seed = np.empty((2, 5))
-    normal_rows(seeds[[7, 3]], np.uint64(4), 1.0, other_seed)
-    assert not np.allclose(other_seed, subset)
