@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests._implicit_problem import small_implicit_problem
+from tests._problems import small_implicit_problem
 
 _MOVIELENS = ("ml-100k", "ml-1m", "ml-latest-small")
 

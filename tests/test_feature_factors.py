@@ -11,9 +11,8 @@ from sklearn.preprocessing import OneHotEncoder
 
 from sklearn_mf import MatrixFactorization
 from sklearn_mf._attributes import find_attributes
-from sklearn_mf._ratings import RatingData
-from sklearn_mf._solvers import FactorModel
 from sklearn_mf._solvers._implicit import AttributeTerm
+from tests._problems import random_problem
 
 
 def _grouped_ratings(n_users=120, n_items=80, n_ratings=4000, seed=0):
@@ -83,26 +82,8 @@ def _attribute_problem(seed=0):
     n_users, n_items, k, n = 7, 5, 2, 25
     users = np.arange(n) % n_users
     items = rng.randint(n_items, size=n)
-    data = RatingData(
-        users.astype(np.int32),
-        items.astype(np.int32),
-        rng.randn(n),
-        0.0,
-        1.0,
-        rng.uniform(0.5, 2.0, n),
-        np.zeros((n, 0)),
-        n_users,
-        n_items,
-        k,
-        2,
-    )
-    model = FactorModel(
-        rng.randn(n_users),
-        rng.randn(n_items),
-        rng.randn(n_users, k),
-        rng.randn(n_items, k),
-        np.zeros(0),
-        user_attribute_factors=rng.randn(3, k),
+    data, model = random_problem(
+        rng, users, items, n_users, n_items, k, user_attribute_factors=(3, k)
     )
     values = rng.randn(n_users, 3)
     return data, model, values

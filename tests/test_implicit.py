@@ -8,7 +8,7 @@ from sklearn_mf import MatrixFactorization
 from sklearn_mf._solvers._implicit import ImplicitTerm
 from sklearn_mf._solvers._model import objective
 from sklearn_mf.datasets import make_ratings
-from tests._implicit_problem import dense_sums as _dense_sums
+from tests._problems import dense_sums as _dense_sums
 
 
 def _users_step(term, model, alpha, n_steps):

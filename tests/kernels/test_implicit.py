@@ -4,7 +4,7 @@ import numpy as np
 
 from sklearn_mf._kernels._implicit import scaled_sums
 from sklearn_mf._solvers._implicit import ImplicitTerm
-from tests._implicit_problem import dense_sums as _dense_sums
+from tests._problems import dense_sums as _dense_sums
 
 
 def test_implicit_sums_and_their_transpose_match_dense_algebra(small_data):
