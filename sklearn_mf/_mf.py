@@ -428,7 +428,9 @@ class MatrixFactorization(BaseFactorization):
         """The fitted state of the validated ratings, and whether the stopping rule
         fired."""
         previous = self.__dict__.get("_state") if self.warm_start else None
-        return MFTraining.of(self.get_params(deep=False), previous).run(ratings, y, sample_weight)
+        return MFTraining.of(self.get_params(deep=False), previous).run(
+            ratings, y, sample_weight
+        )
 
     def _without_implicit_feedback(self) -> bool:
         if implicit_sides(self.implicit_feedback):
