@@ -1,9 +1,9 @@
 """Plumbing shared by the factorization estimators: input contract, fitted state,
 prediction."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import dataclasses
 from numbers import Integral
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -14,8 +14,8 @@ from ._ids import lookup_codes
 from ._ratings import unit_weights
 from ._recommend import RecommenderMixin
 from ._scoring import EncodedRows, Predictor, SideModel, predict_rows
-from ._state import FittedAttribute, FittedState
-from .utils._sklearn import Interval, _check_sample_weight
+from ._state import FittedAttribute, FittedState, freeze
+from .utils._sklearn import Interval, _check_sample_weight, _get_feature_names
 from .utils._threads import numba_threads
 from .utils._validation import RatingInput, as_2d, split_rating_columns
 
@@ -30,18 +30,13 @@ COMMON_CONSTRAINTS: dict = {
     "verbose": ["verbose"],
 }
 
-# The input metadata sklearn's validate_data sets on the estimator.
-_INPUT_METADATA = ("n_features_in_", "feature_names_in_")
 
+class InputMetadata(NamedTuple):
+    """What ``fit`` records of its ``X``: the number of columns and, when they are
+    all strings, the column names (as scikit-learn's ``validate_data`` does)."""
 
-def implicit_sides(option: bool | str) -> frozenset:
-    """The sides (``"user"``, ``"item"``) whose vectors get an implicit term, for
-    the parameter ``implicit_feedback``."""
-    if not isinstance(option, str):  # True means Koren's SVD++: the users' term
-        option = "users" if option else None
-    if option == "both":
-        return frozenset({"user", "item"})
-    return frozenset({option[:-1]}) if option else frozenset()
+    n_features: int
+    feature_names: np.ndarray | None
 
 
 def encode_rows(state: FittedState, ratings: RatingInput) -> EncodedRows:
@@ -82,8 +77,10 @@ class BaseFactorization(RecommenderMixin, RegressorMixin, BaseEstimator):
     predict.
 
     Subclasses implement ``fit``, which builds a
-    :class:`~sklearn_mf._state.FittedState` and installs it with :meth:`_install`
-    inside :meth:`_fitting`; the fitted attributes are views of that state.
+    :class:`~sklearn_mf._state.FittedState` and installs it with :meth:`_install`,
+    its last step: nothing of a fit (``n_features_in_`` included) reaches the
+    estimator before, so a fit that raises leaves it as it was. The fitted
+    attributes are views of that state.
     """
 
     global_mean_ = FittedAttribute(lambda state: state.global_mean)
@@ -97,58 +94,74 @@ class BaseFactorization(RecommenderMixin, RegressorMixin, BaseEstimator):
     coef_ = FittedAttribute(lambda state: state.coef)
     rating_range_ = FittedAttribute(lambda state: state.rating_range)
     n_iter_ = FittedAttribute(lambda state: state.n_iter)
+    n_features_in_ = FittedAttribute(lambda state: state.n_features_in)
+    feature_names_in_ = FittedAttribute(
+        lambda state: state.feature_names_in, optional=True
+    )
 
     def __sklearn_is_fitted__(self) -> bool:
         return "_state" in self.__dict__
 
-    def _install(self, state: FittedState) -> None:
-        """Make ``state`` the fitted model, in one assignment."""
-        self._state = state
+    def _install(self, state: FittedState, metadata: InputMetadata | None = None):
+        """Make ``state`` the fitted model, with its arrays read-only and, from
+        ``fit``, the metadata of its ``X``: in one assignment."""
+        if metadata is not None:
+            state = dataclasses.replace(
+                state,
+                n_features_in=metadata.n_features,
+                feature_names_in=metadata.feature_names,
+            )
+        self._state = freeze(state)
 
-    @contextmanager
-    def _fitting(self) -> Iterator[None]:
-        """Run a fit that, if it raises, leaves the estimator as it was: its fitted
-        state (installed only at the end) and the input metadata that validation
-        sets at the start."""
-        previous = {
-            name: self.__dict__[name]
-            for name in _INPUT_METADATA
-            if name in self.__dict__
-        }
-        try:
-            yield
-        except BaseException:
-            for name in _INPUT_METADATA:
-                self.__dict__.pop(name, None)
-            self.__dict__.update(previous)
-            raise
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        if "_state" in self.__dict__:
+            freeze(self._state)  # unpickled arrays come back writeable
+        elif "users_" in self.__dict__:
+            raise ValueError(
+                f"This {type(self).__name__} was saved by an earlier version of "
+                "sklearn-mf, whose fitted model this version cannot read; fit it again."
+            )
 
-    def _validate_X(self, X, *, reset: bool) -> RatingInput:
+    def _validate_X(self, X) -> RatingInput:
+        """Validate ``X`` against the ``X`` of ``fit``."""
         X = as_2d(X)
         # sklearn's check of the column count and names comes first, so that predict
         # on a differently shaped X gets its standard message.
-        validate_data(self, X, skip_check_array=True, reset=reset)
+        validate_data(self, X, skip_check_array=True, reset=False)
         return split_rating_columns(X, type(self).__name__)
+
+    def _validate_new_X(self, X) -> tuple[RatingInput, InputMetadata]:
+        """Validate the ``X`` of ``fit``; return it with the metadata the fitted
+        state records, which nothing sets on the estimator before the fit ends."""
+        X = as_2d(X)
+        metadata = InputMetadata(X.shape[1], _get_feature_names(X))
+        return split_rating_columns(X, type(self).__name__), metadata
 
     def _validate_fit_input(
         self, X, y, sample_weight, *, reset: bool = True
-    ) -> tuple[RatingInput, np.ndarray, np.ndarray]:
+    ) -> tuple[RatingInput, np.ndarray, np.ndarray, InputMetadata | None]:
+        """``(ratings, y, sample_weight, metadata)``, validated; ``metadata`` for the
+        ``X`` of ``fit`` (``reset``), None when ``X`` must match it instead."""
         if y is None:
             raise ValueError(
                 f"This {type(self).__name__} estimator requires y to be passed, but the "
                 "target y is None."
             )
-        ratings = self._validate_X(X, reset=reset)
+        if reset:
+            ratings, metadata = self._validate_new_X(X)
+        else:
+            ratings, metadata = self._validate_X(X), None
         y = column_or_1d(y, warn=True)
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         check_consistent_length(ratings.users, y)
         if sample_weight is None:
             # No rating-sized array of ones: the solvers read this view instead.
-            return ratings, y, unit_weights(y.shape[0])
+            return ratings, y, unit_weights(y.shape[0]), metadata
         sample_weight = _check_sample_weight(
             sample_weight, y, dtype=np.float64, ensure_non_negative=True
         )
-        return ratings, y, sample_weight
+        return ratings, y, sample_weight, metadata
 
     def predict(self, X) -> np.ndarray:
         """Predict the rating of each (user, item) row of ``X``.
@@ -172,7 +185,7 @@ class BaseFactorization(RecommenderMixin, RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         state = self._state  # read once: a concurrent partial_fit swaps it whole
-        rows = encode_rows(state, self._validate_X(X, reset=False))
+        rows = encode_rows(state, self._validate_X(X))
         return self._predict_mean(state, rows)
 
     def _predict_mean(self, state: FittedState, rows: EncodedRows) -> np.ndarray:

@@ -6,8 +6,8 @@ import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import COMMON_CONSTRAINTS, BaseFactorization, encode_rows, implicit_sides
-from ._solvers import initial_model
+from ._base import COMMON_CONSTRAINTS, BaseFactorization, encode_rows
+from ._solvers import implicit_sides, initial_model
 from ._solvers._chain import sample_posterior
 from ._solvers._gibbs import GibbsSampler
 from ._solvers._summary import Posterior, PosteriorSide, PosteriorSummary
@@ -264,15 +264,15 @@ class BayesianMatrixFactorization(BaseFactorization):
         self : BayesianMatrixFactorization
             The fitted estimator.
         """
-        with self._fitting():
-            if self.burn_in >= self.n_iter:
-                raise ValueError(
-                    f"burn_in={self.burn_in} leaves no sweep to keep: it must be "
-                    f"below n_iter={self.n_iter}."
-                )
-            ratings, y, sample_weight = self._validate_fit_input(X, y, sample_weight)
-            state = self._sampled_state(ratings, y, sample_weight)
-        self._install(state)
+        if self.burn_in >= self.n_iter:
+            raise ValueError(
+                f"burn_in={self.burn_in} leaves no sweep to keep: it must be below "
+                f"n_iter={self.n_iter}."
+            )
+        ratings, y, sample_weight, metadata = self._validate_fit_input(
+            X, y, sample_weight
+        )
+        self._install(self._sampled_state(ratings, y, sample_weight), metadata)
         return self
 
     noise_precision_ = FittedAttribute(
@@ -331,18 +331,8 @@ class BayesianMatrixFactorization(BaseFactorization):
         by_user = data.by_user
         interaction = (posterior.user_interaction, posterior.item_interaction)
         return FittedState(
-            users=SideState(
-                train_set.users,
-                posterior.users.bias[:-1],
-                interaction[0],
-                interaction[0],
-            ),
-            items=SideState(
-                train_set.items,
-                posterior.items.bias[:-1],
-                interaction[1],
-                interaction[1],
-            ),
+            users=SideState(train_set.users, posterior.users.bias[:-1], interaction[0]),
+            items=SideState(train_set.items, posterior.items.bias[:-1], interaction[1]),
             global_mean=train_set.global_mean,
             rating_scale=train_set.rating_scale,
             rating_range=train_set.rating_range,
@@ -350,7 +340,6 @@ class BayesianMatrixFactorization(BaseFactorization):
             feature_mean=train_set.feature_mean,
             history=RatingHistory(by_user.indptr, by_user.other),
             n_iter=self.n_iter,
-            weight_scale=train_set.weight_scale,
             posterior=posterior,
             noise_precision_trace=trace,
         )
@@ -382,7 +371,7 @@ class BayesianMatrixFactorization(BaseFactorization):
         """
         check_is_fitted(self)
         state = self._state  # read once, as in MatrixFactorization.predict
-        rows = encode_rows(state, self._validate_X(X, reset=False))
+        rows = encode_rows(state, self._validate_X(X))
         mean = self._predict_mean(state, rows)
         if not return_std:
             return mean

@@ -67,8 +67,8 @@ class _Side:
         self.factors = _reindexed(fitted.factors, self.known_codes, n_rows)
         self.vectors = (
             self.factors
-            if fitted.vectors is fitted.factors
-            else _reindexed(fitted.vectors, self.known_codes, n_rows)
+            if fitted.full_vectors is None
+            else _reindexed(fitted.full_vectors, self.known_codes, n_rows)
         )
         self.is_new = np.ones(n_rows, dtype=bool)
         self.is_new[self.known_codes] = False
@@ -130,7 +130,7 @@ class _Side:
             ids=self.ids,
             bias=self.bias,
             factors=self.factors,
-            vectors=self.vectors,
+            full_vectors=None if self.vectors is self.factors else self.vectors,
             attribute_bias=self.attribute_bias,
         )
 

@@ -8,10 +8,10 @@ from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.metaestimators import available_if
 
-from ._base import COMMON_CONSTRAINTS, BaseFactorization, implicit_sides
+from ._base import COMMON_CONSTRAINTS, BaseFactorization
 from ._fold_in import fold_in
 from ._mf_training import MFTraining
-from ._solvers import SOLVERS
+from ._solvers import SOLVERS, implicit_sides
 from ._state import FittedAttribute, FittedState
 from .utils._sklearn import Interval, StrOptions
 from .utils._threads import numba_threads
@@ -386,18 +386,20 @@ class MatrixFactorization(BaseFactorization):
         self : MatrixFactorization
             The fitted estimator.
         """
-        with self._fitting():
-            self._check_solver_combination()
-            ratings, y, sample_weight = self._validate_fit_input(X, y, sample_weight)
-            state, converged = self._trained_state(ratings, y, sample_weight)
-        self._install(state)
+        self._check_solver_combination()
+        ratings, y, sample_weight, metadata = self._validate_fit_input(
+            X, y, sample_weight
+        )
+        state, converged = self._trained_state(ratings, y, sample_weight)
         if not converged and self.tol is not None:
+            # Before the install: a warning turned into an error leaves no new model.
             warnings.warn(
                 f"MatrixFactorization stopped after max_iter={self.max_iter} epochs "
                 "before the stopping rule was met; raise max_iter or tol.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
+        self._install(state, metadata)
         return self
 
     item_implicit_factors_ = FittedAttribute(lambda state: state.items.implicit)
@@ -499,7 +501,7 @@ class MatrixFactorization(BaseFactorization):
         if not hasattr(self, "_state"):
             return self.fit(X, y, sample_weight)
         state = self._state
-        ratings, y, sample_weight = self._validate_fit_input(
+        ratings, y, sample_weight, _ = self._validate_fit_input(
             X, y, sample_weight, reset=False
         )
         with numba_threads(self.n_jobs) as n_threads:

@@ -10,13 +10,13 @@ import numpy as np
 from ._alpha_search import SEARCH_TOL, search_alpha
 from ._alpha_search import START as AUTO_START
 from ._attributes import SideAttributes, find_attributes, fitted_attributes
-from ._base import implicit_sides
 from ._held_out import HeldOutScore, Validation, split_held_out
 from ._ratings import RatingData, SideIndex, is_unit_weights
 from ._solvers import (
     FactorModel,
     SolverOptions,
     TrainingResult,
+    implicit_sides,
     initial_model,
     solver_class,
     train,
@@ -56,6 +56,11 @@ def _history(
         target,
         None if is_unit_weights(weight) else weight,
     )
+
+
+def _summed(vectors: np.ndarray, factors: np.ndarray) -> np.ndarray | None:
+    """A side's full vectors for its state: None when they are its factors."""
+    return None if vectors is factors else vectors
 
 
 @dataclass(frozen=True)
@@ -166,7 +171,7 @@ class MFTraining:
                 train_set.users,
                 model.user_bias,
                 model.user_factors,
-                full_vectors[0],
+                _summed(full_vectors[0], model.user_factors),
                 model.user_implicit if "item" in sides else None,
                 attribute_bias[0],
             ),
@@ -174,7 +179,7 @@ class MFTraining:
                 train_set.items,
                 model.item_bias,
                 model.item_factors,
-                full_vectors[1],
+                _summed(full_vectors[1], model.item_factors),
                 model.item_implicit if "user" in sides else None,
                 attribute_bias[1],
             ),
@@ -266,7 +271,7 @@ class MFTraining:
             ),
             attributes=attributes,
             cg_steps=self.cg_steps if self.solver == "cg" else None,
-            learning_rate=self.learning_rate,
+            learning_rate=self.learning_rate if self.solver == "sgd" else None,
             order_seed=order_seed,
         )
         solver = solver_class(self.solver, options.implicit_sides)(data, options)
@@ -284,6 +289,12 @@ class MFTraining:
             verbose=verbose,
             solver_name=self.solver,
             loss_unit=train_set.rating_scale**2,
+            remedy=(
+                "Lower learning_rate or raise alpha."
+                if self.solver == "sgd"
+                else "Raise alpha, or check the ratings, weights and features for "
+                "extreme values."
+            ),
         )
         return result, solver
 

@@ -2,8 +2,8 @@
 
 ``predict``, the Bayesian estimator's mean, early stopping and the ``alpha="auto"``
 search all score rows through :func:`predict_rows`; ``recommend`` and
-``similar_items`` rank through :func:`top_n`. This is the only module above
-``_solvers/`` that calls the numba kernels.
+``similar_items`` rank through :func:`top_n`. Besides the solvers and the index
+builders (``_ids.py``, ``_ratings.py``), this is the only caller of the numba kernels.
 """
 
 from collections.abc import Callable

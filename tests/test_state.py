@@ -2,15 +2,19 @@
 is held once, and the public fitted attributes are read-only views of it."""
 
 import dataclasses
+import io
 import pickle
 import threading
 import time
+import warnings
 
+import joblib
+import numba
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_mf import BayesianMatrixFactorization, MatrixFactorization
@@ -232,6 +236,8 @@ def test_failed_partial_fit_keeps_the_state(ratings):
 def test_predict_during_partial_fit_sees_one_whole_state(ratings):
     X, y = ratings
     model = _fitted(X, y)
+    if numba.threading_layer() == "workqueue":  # set by the fit's parallel kernels
+        pytest.skip("numba's workqueue layer cannot run kernels from two threads")
     new_users, new_items = range(100, 106), range(50, 56)
     query = _query([0, 3, 7, *new_users], [0, 5, 11, *new_items])
     batches = [
@@ -259,9 +265,9 @@ def test_predict_during_partial_fit_sees_one_whole_state(ratings):
         # The second of them starts after the first ends, hence after this call:
         # it reads the state installed last.
         target = len(seen) + 2
-        for _ in range(20_000):
-            if len(seen) >= target or errors or not reader.is_alive():
-                return
+        deadline = time.monotonic() + 60
+        while len(seen) < target and not errors and reader.is_alive():
+            assert time.monotonic() < deadline, "the reader stopped predicting"
             time.sleep(0.0005)
 
     reader = threading.Thread(target=read)
@@ -424,8 +430,9 @@ def test_failed_first_fit_leaves_the_estimator_unfitted(ratings, monkeypatch):
 
 
 def _single_storage(state):
-    return state.users.vectors is state.users.factors and (
-        state.items.vectors is state.items.factors
+    return all(
+        side.full_vectors is None and side.vectors is side.factors
+        for side in (state.users, state.items)
     )
 
 
@@ -444,39 +451,24 @@ def test_vectors_are_the_factors(ratings, solver):
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_editing_factors_in_place_changes_predictions(ratings, solver):
+def test_fitted_arrays_are_read_only_views_of_the_state(ratings, solver):
     X, y = ratings
     model = _fitted(X, y, solver=solver, max_iter=5, tol=None)
     model.partial_fit(np.array([[100, 0], [100, 4], [100, 9]]), [5.0, 1.0, 4.0])
-    items = list(range(10))
-    lower, upper = model.rating_range_
-    for user in (3, 100):  # a user of fit and one folded in
-        code = list(model.users_).index(user)
-        query = _query([user], items)
-        before = model.predict(query)
-        assert np.any(model.user_factors_[code] != 0)
-        model.user_factors_[code] = 0.0
-        after = model.predict(query)
-        assert not np.array_equal(after, before)
-        # With no vector, the user is predicted by the biases alone.
-        bias_only = np.clip(
-            model.global_mean_ + model.user_bias_[code] + model.item_bias_[items],
-            lower,
-            upper,
-        )
-        np.testing.assert_allclose(after, bias_only, rtol=0, atol=1e-12)
-    item = list(model.items_).index(7)
-    model.item_factors_[item] = 0.0
-    np.testing.assert_allclose(
-        model.predict(_query([0, 1, 2], [7])),
-        np.clip(
-            model.global_mean_ + model.user_bias_[:3] + model.item_bias_[item],
-            lower,
-            upper,
-        ),
-        rtol=0,
-        atol=1e-12,
-    )
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    buffer.seek(0)
+    for fitted in (model, pickle.loads(pickle.dumps(model)), joblib.load(buffer)):
+        state = fitted._state
+        assert _single_storage(state)
+        assert fitted.user_factors_ is state.users.vectors
+        assert fitted.item_factors_ is state.items.vectors
+        before = fitted.predict(_query([3, 100], [0, 7]))
+        for name in ("user_factors_", "item_factors_", "user_bias_", "coef_"):
+            with pytest.raises(ValueError, match="read-only"):
+                getattr(fitted, name)[...] = 0.0
+        assert not state.history.items.flags.writeable
+        np.testing.assert_array_equal(fitted.predict(_query([3, 100], [0, 7])), before)
 
 
 def test_sgd_pickle_is_as_small_as_cg(ratings):
@@ -488,6 +480,9 @@ def test_sgd_pickle_is_as_small_as_cg(ratings):
         sizes[solver] = len(pickle.dumps(model))
         # The unpickled state still holds the factors once.
         assert _single_storage(pickle.loads(pickle.dumps(model))._state)
+        buffer = io.BytesIO()
+        joblib.dump(model, buffer)
+        assert abs(buffer.tell() - sizes[solver]) <= 0.1 * sizes[solver]
     factor_bytes = (40 + 25) * 32 * 8
     assert abs(sizes["sgd"] - sizes["cg"]) <= 0.1 * sizes["cg"]
     # A second copy of the vectors would add this much: the 10% above excludes it.
@@ -498,13 +493,13 @@ def test_implicit_vectors_are_separate_arrays(ratings):
     X, y = ratings
     model = _fitted(X, y, implicit_feedback=True, max_iter=5, tol=None)
     state = model._state
-    assert state.users.vectors is not state.users.factors
+    assert state.users.full_vectors is not None
     assert not np.shares_memory(state.users.vectors, state.users.factors)
     assert model.item_implicit_factors_ is not None
     assert model.item_implicit_factors_.shape == model.item_factors_.shape
     assert model.user_implicit_factors_ is None
     # The items get no implicit term: their vectors are their factors.
-    assert state.items.vectors is state.items.factors
+    assert state.items.full_vectors is None
     assert not hasattr(model, "partial_fit")
 
 
@@ -583,3 +578,34 @@ def test_bayesian_pickle_keeps_predictions(ratings):
     ):
         np.testing.assert_array_equal(mine, theirs)
     assert not hasattr(clone(model), "noise_precision_")
+
+
+def test_predict_during_fit_uses_the_installed_model(ratings, monkeypatch):
+    X, y = ratings
+    model = _fitted(X, y)
+    query = _query([0, 3], [0, 5])
+    before = model.predict(query)
+    seen = []
+    train = MatrixFactorization._trained_state
+
+    def predict_then_train(self, *args):
+        # The new fit's X has three columns; the installed model still reads two.
+        seen.append(self.predict(query))
+        return train(self, *args)
+
+    monkeypatch.setattr(MatrixFactorization, "_trained_state", predict_then_train)
+    wider = np.column_stack([X, np.arange(len(y)) % 3])
+    model.fit(wider, y)
+    np.testing.assert_array_equal(seen[0], before)
+    assert model.n_features_in_ == 3
+
+
+def test_convergence_warning_raised_as_error_keeps_the_previous_model(ratings):
+    X, y = ratings
+    model = _fitted(X, y)
+    state = model._state
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        with pytest.raises(ConvergenceWarning):
+            model.set_params(max_iter=1, tol=1e-12).fit(X, y)
+    assert model._state is state

@@ -1,7 +1,8 @@
 """The ALS half-step: exact ridge solves for every row of one side.
 
-Written once; the estimator calls it for users (other side = items) and for items
-(other side = users) with the roles swapped.
+Written once; the ALS solver calls it for users (other side = items) and for items
+(other side = users) with the roles swapped, and ``partial_fit`` for the rows it
+folds in.
 """
 
 import numba
@@ -329,7 +330,7 @@ def als_cg_half_step(
     matrices outgrow the caches, the copy's independent loads overlap their memory
     latency, which the dependent arithmetic of a CG pass cannot (benchmarks/README.md,
     "Figures behind code choices"). The arithmetic is unchanged.
-    ``other_factors`` may be float32 (the buffer then is too): the arithmetic stays
+    ``other.vectors`` may be float32 (the buffer then is too): the arithmetic stays
     float64, and a gather from memory moves half the bytes.
 
     When ``out_squared_error`` has rows, it receives each row's weighted squared

@@ -129,10 +129,11 @@ def gibbs_implicit(
     adjacent) with ``s_u = other_scale[u]``. Row ``j``'s noise is drawn from the
     generator seeded by ``row_seeds[j]`` and the sweep's ``seed``.
     User ``u``'s full vector ``v_u`` is held fixed, so ``p_u = v_u - z_u(y)`` and
-    ``residual[u] = p_u - factor_mean``, whose prior precision per factor is
-    ``link_precision``, is what ties the ``y`` together: with ``c_uj = s_u sum_r
-    w_r`` over the user's ratings of ``j``, each ``y_jf`` has the conditional
-    precision ``precision[f] + link_precision[f] sum_u c_uj^2``. ``residual`` is
+    ``residual[u] = p_u - m`` (``m`` the factors' prior mean), whose prior precision
+    per factor is ``link_precision``, is what ties the ``y`` together: with ``c_uj =
+    s_u sum_r w_r`` over the user's ratings of ``j``, each ``y_jf`` has the
+    conditional precision ``implicit_prior.precision[f] + link_precision[f] sum_u
+    c_uj^2``. ``residual`` is
     updated after each draw, so the sweep is a valid Gibbs scan; it is sequential
     because rows share users. Rows without weight get zeros.
     """

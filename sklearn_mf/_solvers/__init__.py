@@ -1,12 +1,13 @@
 """Python drivers of the trainers: epochs, convergence, early stopping, randomness.
 
-The only callers of the numba kernels besides the index builders and ``_scoring``.
+With the index builders (``_ids.py``, ``_ratings.py``) and ``_scoring.py``, the only
+callers of the numba kernels.
 """
 
 from ._als import ALSSolver, solve_rows
 from ._driver import TrainingResult, train
 from ._model import FactorModel, initial_model
-from ._options import Solver, SolverOptions
+from ._options import Solver, SolverOptions, implicit_sides
 from ._sgd import SGDSolver
 from ._sgd_implicit import SGDImplicitSolver
 
@@ -26,6 +27,7 @@ __all__ = [
     "Solver",
     "SolverOptions",
     "TrainingResult",
+    "implicit_sides",
     "initial_model",
     "solve_rows",
     "solver_class",

@@ -69,5 +69,6 @@ def sample_posterior(
         solver_name="gibbs",
         label="Sweep",
         report=_noise_report,
+        remedy="Check the ratings, weights and features for extreme values.",
     )
     return summary.posterior().rescaled(rating_scale), np.array(result.loss_curve)

@@ -4,7 +4,7 @@ divergence, callbacks, verbose output."""
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from ._model import FactorModel
 
@@ -15,7 +15,7 @@ class TrainingResult:
     of epochs run, the loss after each, the validation scores (None without), and
     whether the stopping rule fired."""
 
-    model: FactorModel
+    model: Any
     n_iter: int
     loss_curve: list[float]
     validation_scores: list[float] | None
@@ -71,6 +71,7 @@ def train(
     loss_unit: float = 1.0,
     label: str = "Epoch",
     report: Callable[[float], str] = _loss_report,
+    remedy: str = "Raise alpha.",
 ) -> TrainingResult:
     """Run ``trainer.epoch`` until the stopping rule fires or ``max_iter`` epochs pass.
 
@@ -83,8 +84,8 @@ def train(
     improve by ``tol`` (relative) for ``n_iter_no_change`` epochs; with one (a
     callback scoring the model after each epoch), the same rule applies to the
     validation RMSE and the best model seen is returned. ``tol=None`` disables
-    stopping. A non-finite loss or model raises ``ValueError`` instead of leaving NaN
-    parameters behind.
+    stopping. A non-finite loss or model raises ``ValueError``, which ends with
+    ``remedy`` (what the user can change), instead of leaving NaN parameters behind.
     """
     loss_curve: list[float] = []
     scores: list[float] | None = [] if validation_score is not None else None
@@ -95,8 +96,8 @@ def train(
         loss = trainer.epoch(model)
         if not model.is_finite() or loss != loss or loss == float("inf"):
             raise ValueError(
-                f"solver={solver_name!r} diverged at epoch {epoch}: the training loss "
-                f"became {loss}. Lower learning_rate or raise alpha."
+                f"solver={solver_name!r} diverged at {label.lower()} {epoch}: "
+                f"{report(loss)}, or the model became non-finite. {remedy}"
             )
         loss *= loss_unit
         loss_curve.append(loss)

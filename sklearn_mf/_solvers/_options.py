@@ -9,6 +9,19 @@ from .._attributes import SideAttributes
 from .._ratings import RatingData
 from ._model import FactorModel
 
+SIDES = frozenset({"user", "item"})
+
+
+def implicit_sides(option: bool | str) -> frozenset:
+    """The sides (``"user"``, ``"item"``) whose vectors get an implicit term, for
+    the estimators' parameter ``implicit_feedback`` (False, True, "users", "items"
+    or "both")."""
+    if not isinstance(option, str):  # True means Koren's SVD++: the users' term
+        option = "users" if option else None
+    if option == "both":
+        return SIDES
+    return frozenset({option[:-1]}) if option else frozenset()
+
 
 @dataclass(frozen=True)
 class SolverOptions:
@@ -18,7 +31,8 @@ class SolverOptions:
     an implicit-feedback sum. ``attributes`` are the user and item attribute columns
     with ``feature_factors`` (None without). ``cg_steps`` is None for exact row solves.
     ``learning_rate`` and ``order_seed`` (the seed of the visiting order) are read by
-    the SGD solvers only, ``cg_steps`` by the alternating ones.
+    the SGD solvers only (which need a ``learning_rate``), ``cg_steps`` by the
+    alternating ones.
     """
 
     alpha: float
@@ -28,8 +42,15 @@ class SolverOptions:
     alpha_implicit: float = 0.0
     attributes: tuple[SideAttributes, SideAttributes] | None = None
     cg_steps: int | None = None
-    learning_rate: float = 0.0
+    learning_rate: float | None = None
     order_seed: int = 0
+
+    def __post_init__(self):
+        if not self.implicit_sides <= SIDES:
+            raise ValueError(
+                f"implicit_sides must be a subset of {sorted(SIDES)}, got "
+                f"{sorted(self.implicit_sides)}."
+            )
 
 
 class Solver(Protocol):

@@ -29,6 +29,8 @@ class SGDSolver:
     def __init__(self, data: RatingData, options: SolverOptions):
         if options.implicit_sides or options.attributes is not None:
             raise ValueError("SGDSolver fits neither implicit nor attribute terms.")
+        if options.learning_rate is None or options.cg_steps is not None:
+            raise ValueError("SGDSolver takes a learning_rate and no cg_steps.")
         self.data = data
         self.alpha = options.alpha
         self.alpha_bias = options.alpha_bias

@@ -46,6 +46,8 @@ class SGDImplicitSolver:
             raise ValueError(
                 "SGDImplicitSolver fits one implicit term and no attribute terms."
             )
+        if options.learning_rate is None or options.cg_steps is not None:
+            raise ValueError("SGDImplicitSolver takes a learning_rate and no cg_steps.")
         (side,) = options.implicit_sides
         self.data = data
         self.side = side

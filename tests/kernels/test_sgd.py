@@ -88,7 +88,9 @@ def test_sgd_epoch_visits_every_rating_once():
     data = RatingData(
         users, items, rng.randn(n), 0.0, 1.0, np.ones(n), np.zeros((n, 0)), 30, 20, 2, 2
     )
-    options = SolverOptions(alpha=0.1, alpha_bias=0.1, fit_bias=True, order_seed=0)
+    options = SolverOptions(
+        alpha=0.1, alpha_bias=0.1, fit_bias=True, learning_rate=0.0, order_seed=0
+    )
     solver = SGDSolver(data, options)
     model = FactorModel(
         np.zeros(30), np.zeros(20), np.ones((30, 2)), np.ones((20, 2)), np.zeros(0)
