@@ -10,14 +10,19 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_array, check_consistent_length, column_or_1d
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._ids import lookup_codes
+from ._ids import lookup_codes, warn_if_mistyped
 from ._ratings import unit_weights
 from ._recommend import RecommenderMixin
 from ._scoring import EncodedRows, Predictor, SideModel, predict_rows
 from ._state import FittedAttribute, FittedState, freeze
 from .utils._sklearn import Interval, _check_sample_weight, _get_feature_names
 from .utils._threads import numba_threads
-from .utils._validation import RatingInput, as_2d, split_rating_columns
+from .utils._validation import (
+    RatingInput,
+    as_2d,
+    check_magnitude,
+    split_rating_columns,
+)
 
 # The parameter constraints every estimator of the library shares.
 COMMON_CONSTRAINTS: dict = {
@@ -40,12 +45,18 @@ class InputMetadata(NamedTuple):
 
 
 def encode_rows(state: FittedState, ratings: RatingInput) -> EncodedRows:
-    """The rows of ``ratings`` as codes of the fitted ids (-1 for unknown ones)."""
-    return EncodedRows(
-        lookup_codes(state.users.ids, ratings.users),
-        lookup_codes(state.items.ids, ratings.items),
-        ratings.features,
-    )
+    """The rows of ``ratings`` as codes of the fitted ids (-1 for unknown ones),
+    with a warning when most ids of a column are unknown and of another type than
+    the fitted ones (called from a public method: the warning points at its
+    caller)."""
+    codes = []
+    for fitted, ids, name in (
+        (state.users.ids, ratings.users, "user"),
+        (state.items.ids, ratings.items, "item"),
+    ):
+        codes.append(lookup_codes(fitted, ids))
+        warn_if_mistyped(fitted, ids, codes[-1], name, stacklevel=3)
+    return EncodedRows(*codes, ratings.features)
 
 
 def fitted_predictor(state: FittedState, clip: bool) -> Predictor:
@@ -155,12 +166,14 @@ class BaseFactorization(RecommenderMixin, RegressorMixin, BaseEstimator):
         y = column_or_1d(y, warn=True)
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         check_consistent_length(ratings.users, y)
+        check_magnitude(y, "y")
         if sample_weight is None:
             # No rating-sized array of ones: the solvers read this view instead.
             return ratings, y, unit_weights(y.shape[0]), metadata
         sample_weight = _check_sample_weight(
             sample_weight, y, dtype=np.float64, ensure_non_negative=True
         )
+        check_magnitude(sample_weight, "sample_weight")
         return ratings, y, sample_weight, metadata
 
     def predict(self, X) -> np.ndarray:

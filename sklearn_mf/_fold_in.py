@@ -22,7 +22,7 @@ import dataclasses
 
 import numpy as np
 
-from ._ids import canonical_ids, encode_ids
+from ._ids import as_objects, canonical_ids, encode_ids
 from ._ratings import group_by_key, is_unit_weights, unit_weights
 from ._solvers import solve_rows
 from ._state import FittedState, RatingHistory, SideState
@@ -36,7 +36,7 @@ def _merge_ids(known: np.ndarray, new: np.ndarray, name: str):
         merged = np.concatenate([known, new])
     else:
         merged = canonical_ids(
-            np.concatenate([known.astype(object), new.astype(object)]), name
+            np.concatenate([as_objects(known), as_objects(new)]), name
         )
     ids, codes = encode_ids(merged)
     return ids, codes[: known.shape[0]], codes[known.shape[0] :]

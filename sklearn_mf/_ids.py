@@ -1,11 +1,13 @@
 """Mapping between raw user/item ids and contiguous integer codes.
 
-Raw ids may be any hashable scalar: integers, floats or strings. Integral floats are
-the same id as the equal integer (``1 == 1.0``), while ``"1"`` and ``1`` are two ids.
+Raw ids may be any hashable scalar: integers, floats, strings, dates. Integral floats
+are the same id as the equal integer (``1 == 1.0``), while ``"1"`` and ``1`` are two
+ids; dates are the same ids in any unit or time zone.
 Codes are ``int32`` positions into the sorted array of known ids; ids unseen at fit
 time map to ``-1`` so that the prediction kernels can apply the cold-start fallbacks.
 """
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -75,21 +77,73 @@ def _canonical_scalar(value, name: str):
     return value
 
 
+# The unit of canonical date and time-span ids: pandas' own, so that the same instants
+# given in any unit (datetime64[us] from parquet, [s], [ns]) are the same ids.
+_TIME_UNIT = "ns"
+
+
+def _canonical_times(values: np.ndarray, name: str) -> np.ndarray:
+    """Return datetime64 or timedelta64 ids in nanoseconds."""
+    _reject_missing(values, name)
+    kind = "datetime64" if values.dtype.kind == "M" else "timedelta64"
+    out = values.astype(f"{kind}[{_TIME_UNIT}]")
+    if not np.array_equal(out.astype(values.dtype), values):
+        raise ValueError(
+            f"The {name} ids include {kind} values outside the range of "
+            f"{kind}[{_TIME_UNIT}] (about the years 1678 to 2261)."
+        )
+    return out
+
+
+def _canonical_objects(values: np.ndarray, name: str) -> np.ndarray | None:
+    """The canonical form of an object column of one common type, vectorised; None
+    when it needs the element-by-element normalisation (mixed or other types)."""
+    inferred = pd.api.types.infer_dtype(values, skipna=False)
+    if inferred in ("string", "empty"):
+        return values  # strings are canonical as they are
+    if inferred in ("integer", "boolean", "floating"):
+        try:
+            numeric = values.astype(np.float64 if inferred == "floating" else np.int64)
+        except OverflowError:  # integers beyond int64 stay Python objects
+            return None
+        return _canonical_numeric(numeric, name)
+    if inferred in ("datetime64", "datetime", "timedelta64", "timedelta"):
+        try:
+            if inferred.startswith("datetime"):
+                index = pd.DatetimeIndex(values)
+                if index.tz is not None:  # one instant, whatever its time zone
+                    index = index.tz_convert("UTC").tz_localize(None)
+            else:
+                index = pd.TimedeltaIndex(values)
+        except (TypeError, ValueError):  # mixed time zones and the like
+            return None
+        return _canonical_times(index.to_numpy(), name)
+    return None
+
+
 def canonical_ids(values, name: str) -> np.ndarray:
     """Validate one id column and return it in canonical form.
 
-    Numeric columns come back as int64 (all integral) or float64 arrays; other columns
-    as object arrays whose numbers are normalised so that equal ids compare equal.
+    Numeric columns come back as int64 (all integral) or float64 arrays, dates and
+    time spans as datetime64/timedelta64 in nanoseconds, strings as an object array
+    of ``str``; other columns as object arrays whose numbers are normalised so that
+    equal ids compare equal. The container does not matter: a list, an ndarray, a
+    Series or an Arrow-backed column of the same values give the same ids.
     """
     values = np.asarray(values)
     if values.dtype.kind in _NUMERIC_KINDS:
         return _canonical_numeric(values, name)
+    if values.dtype.kind in "Mm":
+        return _canonical_times(values, name)
     if values.dtype.kind == "c":
         raise ValueError(
             f"Complex data not supported: {name} ids must be real numbers or strings."
         )
     values = values.astype(object, copy=False)
     _reject_missing(values, name)
+    canonical = _canonical_objects(values, name)
+    if canonical is not None:
+        return canonical
     out = np.empty(values.shape[0], dtype=object)
     out[:] = [_canonical_scalar(v, name) for v in values]
     kinds = {type(v) for v in out}
@@ -124,6 +178,20 @@ def _encode_dense_integers(
     return np.flatnonzero(code_of >= 0) + low, codes
 
 
+def _factorize_objects(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, uniques)`` of an object id array, in order of first appearance."""
+    codes, uniques = pd.factorize(ids, sort=False)
+    # pandas hashes strings as C strings: two ids that differ after a NUL byte would
+    # be one. Checking the round trip costs a comparison per id; a dictionary
+    # encodes the rare columns where it fails.
+    if not (uniques[codes] == ids).all():
+        first: dict = {}
+        codes = np.array([first.setdefault(v, len(first)) for v in ids], dtype=np.intp)
+        uniques = np.empty(len(first), dtype=object)
+        uniques[:] = list(first)
+    return codes, uniques
+
+
 def encode_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return the sorted distinct ids and the int32 code of every entry of ``ids``.
 
@@ -136,7 +204,7 @@ def encode_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if ids.dtype != object:
         uniques, codes = np.unique(ids, return_inverse=True)
         return uniques, codes.astype(np.int32)
-    codes, uniques = pd.factorize(ids, sort=False)
+    codes, uniques = _factorize_objects(ids)
     order = sorted(range(len(uniques)), key=lambda k: _sort_key(uniques[k]))
     rank = np.empty(len(uniques), dtype=np.int32)
     rank[order] = np.arange(len(uniques), dtype=np.int32)
@@ -151,10 +219,60 @@ def lookup_codes(known: np.ndarray, ids: np.ndarray) -> np.ndarray:
     ``known`` is a sorted array of distinct ids as returned by :func:`encode_ids`.
     """
     if ids.dtype != object and known.dtype != object:
+        if _time_kind(ids) != _time_kind(known):  # dates are not numbers
+            return np.full(ids.shape[0], UNKNOWN, dtype=np.int32)
         pos = np.minimum(np.searchsorted(known, ids), known.size - 1)
         return np.where(known[pos] == ids, pos, UNKNOWN).astype(np.int32)
     index = pd.Index(known, dtype=object)
     return index.get_indexer(pd.Index(ids, dtype=object)).astype(np.int32)
+
+
+def as_objects(ids: np.ndarray) -> np.ndarray:
+    """Canonical ids as an object array of their values (Timestamps for dates, not
+    the integers of their unit)."""
+    if ids.dtype.kind in "Mm":
+        return pd.Index(ids).astype(object).to_numpy()
+    return ids.astype(object)
+
+
+def _time_kind(ids: np.ndarray) -> str:
+    return ids.dtype.kind if ids.dtype.kind in "Mm" else ""
+
+
+def id_kind(ids: np.ndarray) -> str:
+    """What an id array holds, in words: numbers, strings, dates, ..."""
+    kind = ids.dtype.kind
+    if kind in "iuf":
+        return "numbers"
+    if kind in "Mm":
+        return "dates" if kind == "M" else "time spans"
+    inferred = pd.api.types.infer_dtype(ids, skipna=False)
+    return {
+        "string": "strings",
+        "bytes": "bytes",
+        "integer": "numbers",
+        "mixed-integer-float": "numbers",
+    }.get(inferred, "values of mixed types")
+
+
+def warn_if_mistyped(
+    known: np.ndarray, ids: np.ndarray, codes: np.ndarray, name: str, stacklevel: int
+) -> None:
+    """Warn when most of ``ids`` are unknown (code -1) and they are of another kind
+    than the ``known`` ids: strings against numbers, say, which never match."""
+    n_unknown = int(np.count_nonzero(codes < 0))
+    if 2 * n_unknown <= ids.shape[0]:
+        return
+    kind, known_kind = id_kind(ids), id_kind(known)
+    if kind != known_kind:
+        warnings.warn(
+            f"{n_unknown} of the {ids.shape[0]} {name} ids are unknown to the model: "
+            f"they are {kind}, while the {name} ids it was fitted on are {known_kind} "
+            "(the id 1 and the id '1' are two ids). Convert them to the type of the "
+            "fitted ids if they are meant to match.",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
 
 
 def id_seeds(ids: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
-from ._ids import canonical_ids, lookup_codes
+from ._ids import canonical_ids, lookup_codes, warn_if_mistyped
 from ._scoring import top_n
 from ._state import FittedState
 from .utils._threads import numba_threads
@@ -130,6 +130,8 @@ class RecommenderMixin:
                 raise ValueError("items must not repeat an id.")
             candidate_codes = lookup_codes(all_items, candidate_ids)
         user_codes = lookup_codes(state.users.ids, user_ids)
+        if user_features is None:  # described users are expected to be new
+            warn_if_mistyped(state.users.ids, user_ids, user_codes, "user", 2)
         known_items = candidate_codes >= 0
         row_vectors, row_bias = self._side_scores(
             state, "user", user_codes, user_features

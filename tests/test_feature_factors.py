@@ -202,6 +202,7 @@ def test_predict_describes_unknown_ids_by_their_row():
     np.testing.assert_allclose(difference, [linear], rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:.*unknown to the model")
 def test_recommend_ranks_for_unknown_users_through_their_features():
     X, y = _grouped_ratings()
     model = MatrixFactorization(

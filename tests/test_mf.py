@@ -208,6 +208,7 @@ def test_predictions_are_clipped_to_the_training_range(planted):
     assert model.set_params(clip=False).predict(X[:50]).max() > y.max()
 
 
+@pytest.mark.filterwarnings("ignore:.*unknown to the model")
 def test_string_int_and_mixed_ids():
     X = pd.DataFrame(
         {"user": ["a", "b", "a", "c", 7, 7], "item": [1, 2, 2, 1.0, "x", 1]}

@@ -2,6 +2,9 @@
 
 Kernels trust their input. The Python layer validates everything before calling them,
 so that no kernel can index out of bounds or see a non-finite value it did not make.
+They use numpy's error model: a division by zero gives an infinity or a NaN, which the
+drivers' checks of every epoch's result turn into a clear error, where Python's model
+would raise inside a parallel loop (surfacing as a ``SystemError``).
 """
 
 # The fast-math flags of the floating-point kernels: reassociation lets LLVM

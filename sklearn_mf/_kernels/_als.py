@@ -15,7 +15,7 @@ from ._predict import weighted_squared_error
 _BATCH = 4
 
 
-@numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
+@numba.njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def normal_equations(start, end, ratings, other, offset, z, w, t, gram, rhs):
     """Accumulate one row's weighted least-squares problem; return its total weight.
 
@@ -65,7 +65,7 @@ def normal_equations(start, end, ratings, other, offset, z, w, t, gram, rhs):
     return total_weight
 
 
-@numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
+@numba.njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def dual_solve_row(
     start,
     end,
@@ -133,7 +133,9 @@ def dual_solve_row(
         out_bias[row] = bias * inverse_bias
 
 
-@numba.njit(cache=True, nogil=True, parallel=True, fastmath=FASTMATH)
+@numba.njit(
+    cache=True, error_model="numpy", nogil=True, parallel=True, fastmath=FASTMATH
+)
 def als_half_step(chunk_bounds, ratings, other, penalty, prior, out):
     """Minimise the objective over the bias and factors of every row of one side.
 
@@ -221,7 +223,7 @@ def als_half_step(chunk_bounds, ratings, other, penalty, prior, out):
 _GATHER_BYTES = 1 << 20
 
 
-@numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
+@numba.njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def cg_row(
     factors,
     index,
@@ -294,6 +296,8 @@ def cg_row(
         curvature = p_bias * ap_bias
         for f in range(k):
             curvature += p[f] * ap[f]
+        if not curvature > 0.0:  # underflowed (extreme weights): no further step
+            break
         step = rr / curvature
         x_bias += step * p_bias
         res_bias -= step * ap_bias
@@ -310,7 +314,9 @@ def cg_row(
     return x_bias
 
 
-@numba.njit(cache=True, nogil=True, parallel=True, fastmath=FASTMATH)
+@numba.njit(
+    cache=True, error_model="numpy", nogil=True, parallel=True, fastmath=FASTMATH
+)
 def als_cg_half_step(
     chunk_bounds, ratings, other, penalty, prior, n_steps, out, out_squared_error
 ):

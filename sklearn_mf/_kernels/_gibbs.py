@@ -14,7 +14,9 @@ from ._linalg import cholesky_solve_inplace, solve_lower_transpose
 from ._random import fill_normal, seeded_state
 
 
-@numba.njit(cache=True, nogil=True, parallel=True, fastmath=FASTMATH)
+@numba.njit(
+    cache=True, error_model="numpy", nogil=True, parallel=True, fastmath=FASTMATH
+)
 def gibbs_half_step(
     chunk_bounds,
     ratings,
@@ -94,7 +96,7 @@ def gibbs_half_step(
                 out_vectors[row, f] = rhs[f + 1] + noise[f + 1]
 
 
-@numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
+@numba.njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def _next_rater(r, end, other_index, weight, other_scale):
     """The rater ``u = other_index[r]`` at position ``r`` of a row that ends at
     ``end``, its coefficient ``c = s_u sum_r w_r`` (``s_u = other_scale[u]``, ``w =
@@ -108,7 +110,7 @@ def _next_rater(r, end, other_index, weight, other_scale):
     return u, c * other_scale[u], r
 
 
-@numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
+@numba.njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def gibbs_implicit(
     ratings,
     other_scale,

@@ -11,7 +11,7 @@ import numba
 from ._random import fill_normal, seeded_state
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@numba.njit(cache=True, error_model="numpy", nogil=True, parallel=True)
 def normal_rows(row_seeds, seed, scale, out):
     """Fill ``out[r]`` with N(0, scale^2) draws from a generator seeded by
     ``row_seeds[r]`` and ``seed``."""

@@ -6,7 +6,7 @@ import numpy as np
 from . import FASTMATH
 
 
-@numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
+@numba.njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def cholesky_inplace(a):
     """Overwrite the lower triangle of the symmetric positive definite ``a`` with its
     Cholesky factor ``L`` (``a = L L'``); the upper triangle is not read.
@@ -31,7 +31,7 @@ def cholesky_inplace(a):
             a[i, j] = s * inv
 
 
-@numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
+@numba.njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def solve_lower_transpose(a, b):
     """Solve ``L' x = b`` in place for the Cholesky factor ``L`` held in ``a``."""
     for i in range(b.shape[0] - 1, -1, -1):
@@ -41,7 +41,7 @@ def solve_lower_transpose(a, b):
         b[i] = s / a[i, i]
 
 
-@numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
+@numba.njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def cholesky_solve_inplace(a, b):
     """Solve ``a @ x = b`` for a symmetric positive definite ``a``; ``x`` replaces ``b``.
 

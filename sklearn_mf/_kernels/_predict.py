@@ -5,7 +5,9 @@ import numba
 from . import FASTMATH
 
 
-@numba.njit(cache=True, nogil=True, parallel=True, fastmath=FASTMATH)
+@numba.njit(
+    cache=True, error_model="numpy", nogil=True, parallel=True, fastmath=FASTMATH
+)
 def predict_codes(user_codes, item_codes, base, users, items, lower, upper, out):
     """Write ``base + b_u + b_i + p_u.q_i`` clipped to ``[lower, upper]`` into ``out``.
 
@@ -34,7 +36,7 @@ def predict_codes(user_codes, item_codes, base, users, items, lower, upper, out)
         out[n] = min(max(value, lower), upper)
 
 
-@numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
+@numba.njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def weighted_squared_error(vectors, index, target, biases, weight, bias, vector):
     """``sum_t w_t (t_t - bias - biases[index[t]] - vector.vectors[index[t]])^2`` over
     the ratings ``t`` of one row: ``index`` their other-side rows, ``target`` and
@@ -52,7 +54,9 @@ def weighted_squared_error(vectors, index, target, biases, weight, bias, vector)
     return total
 
 
-@numba.njit(cache=True, nogil=True, parallel=True, fastmath=FASTMATH)
+@numba.njit(
+    cache=True, error_model="numpy", nogil=True, parallel=True, fastmath=FASTMATH
+)
 def row_squared_errors(ratings, rows, other, out):
     """Write ``sum_r w_r (t_r - b_row - b_j - p_row.q_j)^2`` of each row into ``out``.
 

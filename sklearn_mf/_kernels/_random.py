@@ -6,7 +6,7 @@ import numpy as np
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, error_model="numpy", nogil=True)
 def splitmix64(state):
     """Advance a SplitMix64 state; return the new state and a well-mixed 64-bit value."""
     state = state + GOLDEN
@@ -16,14 +16,14 @@ def splitmix64(state):
     return state, z ^ (z >> np.uint64(31))
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, error_model="numpy", nogil=True)
 def seeded_state(row_seed, seed):
     """The generator state of one row for one draw: its id's seed ``row_seed``
     mixed with ``seed``."""
     return row_seed ^ (seed * GOLDEN)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, error_model="numpy", nogil=True)
 def fill_normal(state, scale, out):
     """Fill ``out`` with N(0, scale^2) draws (Box-Muller); return the advanced state."""
     n = out.shape[0]

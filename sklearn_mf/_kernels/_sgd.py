@@ -15,7 +15,7 @@ from . import FASTMATH
 from ._random import GOLDEN, splitmix64
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, error_model="numpy", nogil=True)
 def shuffle_range(values, start, stop, seed):
     """Shuffle ``values[start:stop]`` in place (Fisher-Yates driven by ``seed``)."""
     state = seed
@@ -28,7 +28,7 @@ def shuffle_range(values, start, stop, seed):
         values[start + j], values[pick] = values[pick], values[start + j]
 
 
-@numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
+@numba.njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def sgd_visit(positions, ratings, learning_rate, penalty, users, items, coef):
     """Take one gradient step on each rating in ``positions``, in that order.
 
@@ -86,7 +86,7 @@ def sgd_visit(positions, ratings, learning_rate, penalty, users, items, coef):
     return squared_error
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, error_model="numpy", nogil=True)
 def cell_visiting_order(cell_segments, segment_ptr, seed, segment_visit, visit):
     """Write a cell's visiting order into ``visit``: its users in random order, each
     user's ratings in random order.
@@ -110,7 +110,7 @@ def cell_visiting_order(cell_segments, segment_ptr, seed, segment_visit, visit):
         pos += size
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@numba.njit(cache=True, error_model="numpy", nogil=True, parallel=True)
 def sgd_epoch(
     cell_segment_ptr,
     segment_ptr,

@@ -21,7 +21,7 @@ from ._random import GOLDEN
 from ._sgd import shuffle_range
 
 
-@numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
+@numba.njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def implicit_row_visit(
     row,
     positions,
@@ -122,7 +122,7 @@ def implicit_row_visit(
     return squared_error
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, error_model="numpy", nogil=True)
 def sgd_implicit_epoch(
     row_order,
     seed,

@@ -8,7 +8,7 @@ ratings outgrow it.
 import numba
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, error_model="numpy", nogil=True)
 def dense_codes(ids, low, code_of, codes):
     """Write into ``codes`` the rank of each of ``ids`` among their distinct values.
 
@@ -28,7 +28,7 @@ def dense_codes(ids, low, code_of, codes):
         codes[n] = code_of[ids[n] - low]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, error_model="numpy", nogil=True)
 def count_keys(keys, counts):
     """Add to ``counts[k]`` the number of entries of ``keys`` equal to ``k``.
 
@@ -38,7 +38,7 @@ def count_keys(keys, counts):
         counts[keys[n]] += 1
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, error_model="numpy", nogil=True)
 def scatter_by_key(keys, indptr, order):
     """Write into ``order`` the positions ``0..n-1`` grouped by ``keys``, stably.
 
@@ -52,7 +52,7 @@ def scatter_by_key(keys, indptr, order):
         fill[key] += 1
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, error_model="numpy", nogil=True)
 def scatter_ratings_by_key(
     keys, other, values, offset, scale, indptr, out_order, out_other, out_values
 ):
@@ -71,7 +71,7 @@ def scatter_ratings_by_key(
         fill[keys[n]] = p + 1
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, error_model="numpy", nogil=True)
 def regroup_by_other(
     indptr, other, order, values, other_indptr, out_order, out_other, out_values
 ):

@@ -4,7 +4,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, error_model="numpy", nogil=True)
 def _sift_down(heap_score, heap_index, size, pos):
     """Move the entry at ``pos`` down the heap of the first ``size`` entries of
     ``heap_score`` and ``heap_index`` until both children rank above it."""
@@ -32,7 +32,7 @@ def _sift_down(heap_score, heap_index, size, pos):
             return
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@numba.njit(cache=True, error_model="numpy", nogil=True, parallel=True)
 def top_n_rows(scores, excluded_ptr, excluded, n, out_index, out_score):
     """Write the ``n`` best columns of each row of ``scores`` into ``out_index`` and
     ``out_score`` (best first; equal scores in column order).

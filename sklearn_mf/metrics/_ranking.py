@@ -6,13 +6,63 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
+from .._ids import canonical_ids, encode_ids
 from ..utils._sklearn import Interval, validate_params
+from ..utils._validation import as_2d
+
+
+def _as_id_column(users) -> np.ndarray:
+    """``users`` as a 1D array that keeps each id's Python type.
+
+    Array-likes (NumPy arrays, pandas Series) keep their dtype. Lists and other
+    sequences become object arrays, so that an id ``1`` does not turn into the string
+    ``"1"`` by NumPy's common-dtype conversion, and a sequence of tuple ids stays one
+    id per row instead of growing a second dimension.
+    """
+    if hasattr(users, "__array__"):
+        return np.asarray(users)
+    values = np.asarray(users, dtype=object)
+    if values.ndim > 1:
+        rows = list(users)
+        if all(_is_hashable(row) for row in rows):
+            values = np.empty(len(rows), dtype=object)
+            for i, row in enumerate(rows):
+                values[i] = row
+    return values
+
+
+def _is_hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _as_scores(values) -> np.ndarray:
+    """``y_true``/``y_score`` as an array; object arrays of numbers and missing
+    values (``None``, ``pd.NA``) become float so that the latter read as NaN."""
+    values = np.asarray(values)
+    if values.dtype == object and all(
+        (isinstance(v, Real) and not isinstance(v, (bool, np.bool_))) or pd.isna(v)
+        for v in values.ravel()
+    ):
+        values = np.array(
+            [np.nan if pd.isna(v) else float(v) for v in values.ravel()],
+            dtype=np.float64,
+        ).reshape(values.shape)
+    return values
 
 
 def _check_inputs(users, y_true, y_score, threshold) -> tuple[np.ndarray, ...]:
-    users = np.asarray(users)
-    y_true = np.asarray(y_true)
-    y_score = np.asarray(y_score)
+    """Validate the inputs; return the users' int32 codes and the float scores.
+
+    Users go through the estimators' id layer: any hashable ids, ``1`` and ``1.0``
+    one id, ``"1"`` and ``1`` two ids, mixed types grouped without comparing them.
+    """
+    users = _as_id_column(users)
+    y_true = _as_scores(y_true)
+    y_score = _as_scores(y_score)
     for name, values in (("users", users), ("y_true", y_true), ("y_score", y_score)):
         if values.ndim != 1:
             raise ValueError(
@@ -23,16 +73,29 @@ def _check_inputs(users, y_true, y_score, threshold) -> tuple[np.ndarray, ...]:
             "users, y_true and y_score must have the same length; got "
             f"{users.shape[0]}, {y_true.shape[0]} and {y_score.shape[0]}."
         )
+    if users.shape[0] == 0:
+        raise ValueError(
+            "users, y_true and y_score are empty (0 ratings); a ranking metric needs "
+            "at least one rating."
+        )
     for name, values in (("y_true", y_true), ("y_score", y_score)):
         if not np.issubdtype(values.dtype, np.number) or values.dtype == bool:
             raise TypeError(f"{name} must be numeric; got dtype {values.dtype}.")
         if not np.all(np.isfinite(values)):
-            raise ValueError(f"{name} must be finite; it holds NaN or infinity.")
-    if pd.isna(users).any():
-        raise ValueError("users must not hold missing values.")
+            raise ValueError(f"{name} must be finite; it holds NaN, None or infinity.")
+    missing = pd.isna(users)
+    if missing.any():
+        raise ValueError(
+            "users must not hold missing values (NaN or None); found one at row "
+            f"{int(np.flatnonzero(missing)[0])}."
+        )
     if not np.isfinite(threshold):
         raise ValueError(f"threshold must be finite; got {threshold}.")
-    return users, y_true.astype(float), y_score.astype(float)
+    try:
+        _, codes = encode_ids(canonical_ids(users, "users"))
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"users holds an invalid id: {exc}") from None
+    return codes, y_true.astype(float), y_score.astype(float)
 
 
 class _UserRankings:
@@ -40,8 +103,7 @@ class _UserRankings:
     users' group boundaries, over the users with at least one relevant item."""
 
     def __init__(self, users, y_true, y_score, threshold: float):
-        users, y_true, y_score = _check_inputs(users, y_true, y_score, threshold)
-        _, codes = np.unique(users, return_inverse=True)
+        codes, y_true, y_score = _check_inputs(users, y_true, y_score, threshold)
         # By user, then score from high to low; ties keep the input order (stable).
         order = np.lexsort((-y_score, codes))
         codes = codes[order]
@@ -174,8 +236,10 @@ def ndcg_at_k(users, y_true, y_score, *, k=10, threshold=4.0) -> float:
     top = rankings.relevant & (rankings.position < k)
     gain = 1.0 / np.log2(rankings.position[top] + 2.0)
     dcg = np.bincount(rankings.user[top], weights=gain, minlength=n_users)
-    # The ideal DCG of n relevant items within the top k: the discount's prefix sums.
-    discount_sums = np.r_[0.0, np.cumsum(1.0 / np.log2(np.arange(k) + 2.0))]
+    # The ideal DCG of n relevant items within the top k: the discount's prefix sums,
+    # only as long as the most relevant items of a user (k may be huge).
+    depth = min(k, int(rankings.n_relevant.max()))
+    discount_sums = np.r_[0.0, np.cumsum(1.0 / np.log2(np.arange(depth) + 2.0))]
     ideal = discount_sums[np.minimum(rankings.n_relevant, k)]
     return rankings.mean(dcg / np.where(ideal > 0, ideal, 1.0))
 
@@ -198,7 +262,9 @@ class RankingScorer:
         self.threshold = threshold
 
     def __call__(self, estimator, X, y) -> float:
-        users = X.iloc[:, 0] if hasattr(X, "iloc") else np.asarray(X)[:, 0]
+        # As the estimators read X: a list of mixed rows keeps each id's type.
+        X = as_2d(X)
+        users = X.iloc[:, 0] if isinstance(X, pd.DataFrame) else X[:, 0]
         return self.metric(
             users, y, estimator.predict(X), k=self.k, threshold=self.threshold
         )

@@ -8,6 +8,20 @@ import scipy.sparse as sp
 
 from .._ids import canonical_ids
 
+# The largest magnitude of a rating, a sample weight or a feature value: squares and
+# sums of a few thousand such values stay finite in float64 (whose limit is 1.8e308).
+MAX_MAGNITUDE = 1e150
+
+
+def check_magnitude(values: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` when a finite value of ``values`` exceeds
+    ``MAX_MAGNITUDE`` in absolute value."""
+    if values.size and np.max(np.abs(values)) > MAX_MAGNITUDE:
+        raise ValueError(
+            f"{name} contains values of magnitude above {MAX_MAGNITUDE:g}, whose "
+            "squares overflow float64; rescale it."
+        )
+
 
 @dataclass(frozen=True)
 class RatingInput:
@@ -74,6 +88,7 @@ def _features(X) -> np.ndarray:
             "Input X contains infinity or a value too large for float64 in its "
             "feature columns (2 and beyond)."
         )
+    check_magnitude(values, "The feature columns of X (2 and beyond)")
     return np.ascontiguousarray(values)
 
 
