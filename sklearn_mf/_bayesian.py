@@ -370,6 +370,10 @@ class BayesianMatrixFactorization(BaseFactorization):
             returned when ``return_std`` is True.
         """
         check_is_fitted(self)
+        if not isinstance(return_std, (bool, np.bool_)):
+            raise TypeError(
+                f"return_std must be a bool; got {type(return_std).__name__}."
+            )
         state = self._state  # read once, as in MatrixFactorization.predict
         rows = encode_rows(state, self._validate_X(X))
         mean = self._predict_mean(state, rows)

@@ -6,13 +6,13 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.metaestimators import available_if
 
 from ._base import COMMON_CONSTRAINTS, BaseFactorization
 from ._fold_in import fold_in
 from ._mf_training import MFTraining
 from ._solvers import SOLVERS, implicit_sides
 from ._state import FittedAttribute, FittedState
+from .utils._methods import available_if
 from .utils._sklearn import Interval, StrOptions
 from .utils._threads import numba_threads
 from .utils._validation import RatingInput
@@ -434,14 +434,13 @@ class MatrixFactorization(BaseFactorization):
             ratings, y, sample_weight
         )
 
-    def _without_implicit_feedback(self) -> bool:
+    def _without_implicit_feedback(self) -> None:
         if implicit_sides(self.implicit_feedback):
             raise AttributeError(
                 "partial_fit is not available with implicit_feedback="
                 f"{self.implicit_feedback!r}: a new rating moves the implicit sums of "
                 "every row that shares its item, so such a model must be refitted."
             )
-        return True
 
     @available_if(_without_implicit_feedback)
     @_fit_context(prefer_skip_nested_validation=True)

@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
-from ._ids import canonical_ids, lookup_codes, warn_if_mistyped
+from ._ids import as_objects, canonical_ids, lookup_codes, warn_if_mistyped
 from ._scoring import top_n
 from ._state import FittedState
 from .utils._threads import numba_threads
@@ -150,15 +150,25 @@ class RecommenderMixin:
             excluded_ptr = np.zeros(len(user_ids) + 1, dtype=np.int64)
             excluded = np.empty(0, dtype=np.int64)
         owner = np.repeat(np.arange(len(user_ids)), np.diff(excluded_ptr))
+        # A user may have rated an item more than once: count distinct items.
+        pairs = np.unique(
+            owner[excluded >= 0] * len(candidate_ids) + excluded[excluded >= 0]
+        )
         left = len(candidate_ids) - np.bincount(
-            owner[excluded >= 0], minlength=len(user_ids)
+            pairs // max(len(candidate_ids), 1), minlength=len(user_ids)
         )
         if len(user_ids) and left.min() < n:
             short = int(np.argmin(left))
+            user = as_objects(user_ids[short : short + 1])[0]
+            if exclude_seen:
+                raise ValueError(
+                    f"n={n} is more than the {left[short]} candidate items left for "
+                    f"user {user!r} after excluding the items it rated; "
+                    "lower n, pass more items or set exclude_seen=False."
+                )
             raise ValueError(
-                f"n={n} is more than the {left[short]} candidate items left for user "
-                f"{user_ids[short]!r} after excluding the items it rated; lower n, "
-                "pass more items or set exclude_seen=False."
+                f"n={n} is more than the {len(candidate_ids)} candidate items; lower "
+                "n or pass more items."
             )
         with numba_threads(getattr(self, "n_jobs", None)):
             index, scores = top_n(

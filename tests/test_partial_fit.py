@@ -167,7 +167,7 @@ def test_not_available_with_implicit_feedback():
     assert not hasattr(model, "partial_fit")
     with pytest.raises(AttributeError) as error:
         model.partial_fit([[1, 2]], [3.0])
-    assert "implicit_feedback=True" in str(error.value.__cause__)
+    assert "implicit_feedback=True" in str(error.value)
     assert hasattr(MatrixFactorization(), "partial_fit")
 
 

@@ -127,6 +127,10 @@ def _planted_ratings(
     return y
 
 
+# The most memory the planted model (returned in ``truth``, indexed by id) may take.
+_MAX_PLANTED_BYTES = 4 << 30
+
+
 def make_ratings(
     n_users: int = 500,
     n_items: int = 300,
@@ -231,6 +235,15 @@ def make_ratings(
             f"got {n_ratings}."
         )
     n_components = _check_int("n_components", n_components, 0)
+    planted_bytes = 8 * (n_users + n_items) * (n_components + 1)
+    if planted_bytes > _MAX_PLANTED_BYTES:
+        raise ValueError(
+            f"The planted model of n_users={n_users} and n_items={n_items} (a bias "
+            f"and n_components={n_components} factors per id, returned in truth) "
+            f"would take {planted_bytes / 2**30:.1f} GiB, above the "
+            f"{_MAX_PLANTED_BYTES / 2**30:.0f} GiB make_ratings allows; use fewer "
+            "users or items."
+        )
     rating_range = _check_rating_range(rating_range)
     if not isinstance(as_frame, bool | np.bool_):
         raise TypeError(f"as_frame must be a bool; got {type(as_frame).__name__}.")

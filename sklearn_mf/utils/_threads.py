@@ -1,5 +1,6 @@
 """Thread control for ``n_jobs``: numba's pool for our kernels, one BLAS thread."""
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -7,16 +8,48 @@ import joblib
 import numba
 from threadpoolctl import threadpool_limits
 
+# OpenMP's settings for how idle worker threads wait; when the user set none of them,
+# they wait passively (see _prefer_passive_waiting).
+_WAIT_SETTINGS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
+
+
+def _thread_budget() -> int:
+    """The most threads a fit may use: numba's pool, and ``OMP_NUM_THREADS`` when
+    set. joblib's workers (e.g. inside ``GridSearchCV(n_jobs=2)``) get both set to
+    their share of the CPUs unless the user exported one, and numba's thread pool
+    is OpenMP's, so the smaller of the two is each worker's share either way."""
+    budget = numba.config.NUMBA_NUM_THREADS
+    try:
+        budget = min(budget, int(os.environ.get("OMP_NUM_THREADS", budget)))
+    except ValueError:  # a list of nesting levels ("4,2") or garbage: not ours to read
+        pass
+    return max(budget, 1)
+
 
 def effective_threads(n_jobs: int | None) -> int:
     """Number of numba threads for ``n_jobs``, following joblib's conventions.
 
     ``None`` means 1 (or the enclosing ``joblib.parallel_config``), negative values
-    count back from the number of CPUs. The result never exceeds numba's thread pool,
-    which joblib's workers (e.g. inside ``GridSearchCV(n_jobs=2)``) shrink through
-    ``NUMBA_NUM_THREADS`` so that nested parallelism does not oversubscribe the CPUs.
+    count back from the number of CPUs. The result never exceeds the thread budget
+    (numba's pool and ``OMP_NUM_THREADS``), so that nested parallelism does not
+    oversubscribe the CPUs.
     """
-    return max(1, min(joblib.effective_n_jobs(n_jobs), numba.config.NUMBA_NUM_THREADS))
+    return max(1, min(joblib.effective_n_jobs(n_jobs), _thread_budget()))
+
+
+def _prefer_passive_waiting() -> None:
+    """Let OpenMP's idle threads sleep rather than spin, unless the user chose.
+
+    By default an idle OpenMP thread spins for a while before it sleeps: on a
+    machine whose other cores are busy, the spinning threads take CPU time from the
+    ones doing the work, and ``n_jobs=2`` ran several times slower than ``n_jobs=1``
+    (``benchmarks/threads.py``). The setting is read once, when numba starts its
+    thread pool, so it is made just before this module first sets numba's thread
+    count; it changes nothing once the pool runs or when the user set any of
+    ``_WAIT_SETTINGS``.
+    """
+    if not any(name in os.environ for name in _WAIT_SETTINGS):
+        os.environ["OMP_WAIT_POLICY"] = "passive"
 
 
 @contextmanager
@@ -30,6 +63,7 @@ def numba_threads(
     kernels are small, and an idle OpenBLAS pool spins on the CPUs the numba threads
     need.
     """
+    _prefer_passive_waiting()
     previous = numba.get_num_threads()
     numba.set_num_threads(effective_threads(n_jobs))
     try:

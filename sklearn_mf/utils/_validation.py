@@ -45,6 +45,14 @@ def as_2d(X) -> np.ndarray | pd.DataFrame:
         )
     if isinstance(X, pd.DataFrame):
         return X
+    if isinstance(X, (dict, set, frozenset, str, bytes)) or (
+        iter(X) is X if hasattr(X, "__iter__") else False
+    ):
+        raise TypeError(
+            "X must be a 2D array-like or a DataFrame with one row per rating (user "
+            f"id, item id, then optional numeric features); got a {type(X).__name__}."
+            + (" Pass a list of its rows." if hasattr(X, "__next__") else "")
+        )
     if not hasattr(X, "__array__") and not hasattr(X, "shape"):
         # Lists of mixed rows: keep each element's Python type (an id 1 must not become
         # the string "1" as numpy's common-dtype conversion would make it).
