@@ -53,13 +53,17 @@ class SGDSolver:
         self._segment_ptr = np.union1d(np.concatenate((starts, [0])), cell_ptr)
         self._cell_segment_ptr = np.searchsorted(self._segment_ptr, cell_ptr)
         self._segment_visit = np.empty(self._segment_ptr.shape[0] - 1, dtype=np.int64)
-        self._ratings = ShuffledRatings(
-            users,
-            data.item_codes[order],
-            data.target[order].astype(np.float32),
-            data.weight[order].astype(np.float32),
-            data.features[order].astype(np.float32),
-        )
+        with np.errstate(over="ignore"):
+            # A rating whose weight is negligible next to others' can stand far out
+            # of the standardised range: its target becomes inf in float32, but its
+            # weight becomes 0, and the kernel skips ratings of weight 0.
+            self._ratings = ShuffledRatings(
+                users,
+                data.item_codes[order],
+                data.target[order].astype(np.float32),
+                data.weight[order].astype(np.float32),
+                data.features[order].astype(np.float32),
+            )
         self._penalty = Penalty(self.alpha, self.alpha_bias, self.fit_bias)
         self._visit = np.empty(data.n_ratings, dtype=np.int64)
 
