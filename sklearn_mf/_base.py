@@ -110,6 +110,16 @@ class BaseFactorization(RecommenderMixin, RegressorMixin, BaseEstimator):
         lambda state: state.feature_names_in, optional=True
     )
 
+    # Integer parameters that count something: a bool passes scikit-learn's Integral
+    # check (True is 1) but is a mistake there.
+    _count_parameters: tuple[str, ...] = ()
+
+    def _check_counts(self) -> None:
+        for name in self._count_parameters:
+            value = getattr(self, name)
+            if isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{name} must be an int, not a bool; got {value}.")
+
     def __sklearn_is_fitted__(self) -> bool:
         return "_state" in self.__dict__
 

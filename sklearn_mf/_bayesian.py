@@ -203,6 +203,8 @@ class BayesianMatrixFactorization(BaseFactorization):
     ((2,), True)
     """
 
+    _count_parameters = ("n_components", "n_iter", "burn_in")
+
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "n_iter": [Interval(Integral, 2, None, closed="left")],
@@ -264,6 +266,7 @@ class BayesianMatrixFactorization(BaseFactorization):
         self : BayesianMatrixFactorization
             The fitted estimator.
         """
+        self._check_counts()
         if self.burn_in >= self.n_iter:
             raise ValueError(
                 f"burn_in={self.burn_in} leaves no sweep to keep: it must be below "
@@ -276,7 +279,11 @@ class BayesianMatrixFactorization(BaseFactorization):
         return self
 
     noise_precision_ = FittedAttribute(
-        lambda state: 1.0 / state.posterior.noise_variance
+        lambda state: (
+            1.0 / state.posterior.noise_variance
+            if state.posterior.noise_variance > 0
+            else np.inf  # the variance of ratings of a tiny spread underflows
+        )
     )
     noise_precision_trace_ = FittedAttribute(lambda state: state.noise_precision_trace)
 
@@ -330,13 +337,18 @@ class BayesianMatrixFactorization(BaseFactorization):
             )
         by_user = data.by_user
         interaction = (posterior.user_interaction, posterior.item_interaction)
+        # A column constant in training says nothing of its coefficient, which would
+        # be a draw from its prior: it does not enter the predictions.
+        coef = np.where(
+            train_set.constant_features, 0.0, posterior.coef / train_set.feature_scale
+        )
         return FittedState(
             users=SideState(train_set.users, posterior.users.bias[:-1], interaction[0]),
             items=SideState(train_set.items, posterior.items.bias[:-1], interaction[1]),
             global_mean=train_set.global_mean,
             rating_scale=train_set.rating_scale,
             rating_range=train_set.rating_range,
-            coef=posterior.coef / train_set.feature_scale,
+            coef=coef,
             feature_mean=train_set.feature_mean,
             history=RatingHistory(by_user.indptr, by_user.other),
             n_iter=self.n_iter,

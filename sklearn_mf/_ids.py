@@ -221,10 +221,37 @@ def lookup_codes(known: np.ndarray, ids: np.ndarray) -> np.ndarray:
     if ids.dtype != object and known.dtype != object:
         if _time_kind(ids) != _time_kind(known):  # dates are not numbers
             return np.full(ids.shape[0], UNKNOWN, dtype=np.int32)
-        pos = np.minimum(np.searchsorted(known, ids), known.size - 1)
-        return np.where(known[pos] == ids, pos, UNKNOWN).astype(np.int32)
+        if ids.dtype != known.dtype:  # int64 against float64: compare exactly
+            return _lookup_across_dtypes(known, ids)
+        return _sorted_lookup(known, ids)
     index = pd.Index(known, dtype=object)
     return index.get_indexer(pd.Index(ids, dtype=object)).astype(np.int32)
+
+
+def _sorted_lookup(known: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    pos = np.minimum(np.searchsorted(known, ids), known.size - 1)
+    return np.where(known[pos] == ids, pos, UNKNOWN).astype(np.int32)
+
+
+def _lookup_across_dtypes(known: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Codes of int64 ids among float64 known ids, or the reverse, compared exactly.
+
+    Comparing them directly would go through float64, where integers beyond 2**53
+    round: 2**53 + 1 would find 2.0**53. Only integral floats can equal integers, and
+    those (below 2**63 in magnitude) convert to int64 exactly.
+    """
+    floats, ints = (known, ids) if known.dtype.kind == "f" else (ids, known)
+    integral = (floats == np.round(floats)) & (np.abs(floats) < 2.0**63)
+    out = np.full(ids.shape[0], UNKNOWN, dtype=np.int32)
+    if known is floats:  # integer ids among the integral known floats
+        rows = np.flatnonzero(integral)
+        codes = _sorted_lookup(floats[rows].astype(np.int64), ids)
+        found = codes >= 0
+        out[found] = rows[codes[found]]
+    else:  # integral float ids among the known integers
+        rows = np.flatnonzero(integral)
+        out[rows] = _sorted_lookup(known, floats[rows].astype(np.int64))
+    return out
 
 
 def as_objects(ids: np.ndarray) -> np.ndarray:
@@ -277,4 +304,9 @@ def warn_if_mistyped(
 
 def id_seeds(ids: np.ndarray) -> np.ndarray:
     """A well-mixed uint64 per id, the same for equal ids in any fit."""
-    return pd.util.hash_array(ids)
+    try:
+        return pd.util.hash_array(ids)
+    except (TypeError, ValueError, UnicodeEncodeError):
+        # pandas cannot hash tuples of several lengths next to scalars, or strings
+        # with lone surrogates: hash their (ASCII) representations instead.
+        return pd.util.hash_array(np.array([ascii(v) for v in ids], dtype=object))

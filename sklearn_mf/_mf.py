@@ -294,6 +294,8 @@ class MatrixFactorization(BaseFactorization):
     array([...])
     """
 
+    _count_parameters = ("n_components", "cg_steps", "max_iter", "n_iter_no_change")
+
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 0, None, closed="left")],
         "solver": [StrOptions(set(SOLVERS))],
@@ -386,6 +388,7 @@ class MatrixFactorization(BaseFactorization):
         self : MatrixFactorization
             The fitted estimator.
         """
+        self._check_counts()
         self._check_solver_combination()
         ratings, y, sample_weight, metadata = self._validate_fit_input(
             X, y, sample_weight

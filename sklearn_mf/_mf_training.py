@@ -292,8 +292,8 @@ class MFTraining:
             remedy=(
                 "Lower learning_rate or raise alpha."
                 if self.solver == "sgd"
-                else "Raise alpha, or check the ratings, weights and features for "
-                "extreme values."
+                else "Check alpha and init_std, and the ratings, weights and features, "
+                "for extreme values."
             ),
         )
         return result, solver

@@ -1,16 +1,23 @@
 """Top-N recommendation and item similarity for the fitted factorization estimators."""
 
+from collections.abc import Iterator
 from numbers import Integral
 
 import numpy as np
-import pandas as pd
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
-from ._ids import as_objects, canonical_ids, lookup_codes, warn_if_mistyped
+from ._ids import (
+    as_objects,
+    canonical_ids,
+    encode_ids,
+    lookup_codes,
+    warn_if_mistyped,
+)
 from ._scoring import top_n
 from ._state import FittedState
 from .utils._threads import numba_threads
+from .utils._validation import check_magnitude
 
 
 def _check_n(n) -> int:
@@ -22,6 +29,11 @@ def _check_n(n) -> int:
 
 
 def _id_array(values, name: str) -> np.ndarray:
+    if isinstance(values, (Iterator, dict, set, frozenset)):
+        raise TypeError(
+            f"{name} must be an array-like of ids (a list, an array, a Series); got "
+            f"a {type(values).__name__}."
+        )
     values = np.asarray(values, dtype=None if hasattr(values, "dtype") else object)
     if values.ndim == 0:
         values = values.reshape(1)
@@ -126,7 +138,7 @@ class RecommenderMixin:
             candidate_codes = np.arange(len(all_items), dtype=np.int32)
         else:
             candidate_ids = _id_array(items, "items")
-            if len(pd.unique(candidate_ids)) != len(candidate_ids):
+            if len(encode_ids(candidate_ids)[0]) != len(candidate_ids):
                 raise ValueError("items must not repeat an id.")
             candidate_codes = lookup_codes(all_items, candidate_ids)
         user_codes = lookup_codes(state.users.ids, user_ids)
@@ -208,6 +220,7 @@ class RecommenderMixin:
                     "which only a model fitted with feature_factors=True has."
                 )
             features = check_array(features, dtype=np.float64, input_name=name)
+            check_magnitude(features, name)
             expected = (codes.shape[0], self.n_features_in_ - 2)
             if features.shape != expected:
                 raise ValueError(

@@ -67,8 +67,15 @@ class TrainingSet:
         weight = self.weight
         self.feature_mean = features.T @ weight / weight.sum()
         centred = features - self.feature_mean
-        scale = np.sqrt((centred**2).T @ weight / weight.sum())
-        self.feature_scale = np.where(scale > 0, scale, 1.0)
+        # Scaled by each column's largest deviation first, as in rating_spread, so
+        # that squares of tiny (or huge) values neither underflow nor overflow.
+        largest = np.max(
+            np.abs(centred), axis=0, initial=0.0, where=weight[:, None] > 0
+        )
+        unit = np.where(largest > 0, largest, 1.0)
+        scale = unit * np.sqrt(((centred / unit) ** 2).T @ weight / weight.sum())
+        self.constant_features = scale == 0
+        self.feature_scale = np.where(self.constant_features, 1.0, scale)
         self.features = np.ascontiguousarray(centred / self.feature_scale)
 
     @property

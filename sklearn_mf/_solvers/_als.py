@@ -195,7 +195,12 @@ class ALSSolver:
                 + data.feature_term(model.coef)
             )
             rhs = data.features.T @ (data.weight * residual)
-            model.coef[:] = np.linalg.solve(self._feature_gram, rhs)
+            try:
+                model.coef[:] = np.linalg.solve(self._feature_gram, rhs)
+            except np.linalg.LinAlgError:
+                # Singular without a penalty (alpha_bias=0) when a column is constant
+                # or repeats another: the least-norm solution.
+                model.coef[:] = np.linalg.lstsq(self._feature_gram, rhs)[0]
         return objective(
             model,
             data,

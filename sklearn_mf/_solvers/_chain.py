@@ -11,7 +11,8 @@ from ._summary import Posterior, PosteriorSummary
 
 class _Chain:
     """The driver's trainer: each epoch draws every parameter once and returns the
-    noise precision in rating units; sweeps after ``burn_in`` go into ``summary``."""
+    noise precision (of the standardised ratings); sweeps after ``burn_in`` go into
+    ``summary``."""
 
     def __init__(
         self,
@@ -19,13 +20,11 @@ class _Chain:
         summary: PosteriorSummary,
         burn_in: int,
         rng: np.random.Generator,
-        rating_scale: float,
     ):
         self.sampler = sampler
         self.summary = summary
         self.burn_in = burn_in
         self.rng = rng
-        self.rating_scale = rating_scale
         self.n_sweeps = 0
 
     def epoch(self, sample: Sample) -> float:
@@ -33,12 +32,12 @@ class _Chain:
         if self.n_sweeps >= self.burn_in:
             self.summary.add(sample)
         self.n_sweeps += 1
-        # The sampler fits standardised ratings: its noise is in their units.
-        return sample.noise_precision / self.rating_scale**2
+        return sample.noise_precision
 
 
 def _noise_report(precision: float) -> str:
-    return f"noise std {1 / np.sqrt(precision):.5f}"
+    with np.errstate(divide="ignore"):
+        return f"noise std {1 / np.sqrt(precision):.5g}"
 
 
 def sample_posterior(
@@ -55,9 +54,7 @@ def sample_posterior(
     """Run ``n_iter`` sweeps of ``sampler`` from ``model``; return the posterior of
     the sweeps after ``burn_in`` in rating units (``rating_scale`` times the
     standardised ones) and the noise precision drawn in each sweep."""
-    chain = _Chain(
-        sampler, summary, burn_in, np.random.default_rng(chain_seed), rating_scale
-    )
+    chain = _Chain(sampler, summary, burn_in, np.random.default_rng(chain_seed))
     result = train(
         chain,
         sampler.start(model),
@@ -67,6 +64,9 @@ def sample_posterior(
         validation_score=None,
         verbose=verbose,
         solver_name="gibbs",
+        # The sampler fits standardised ratings: the trace is in rating units (for
+        # ratings of a tiny spread, a precision beyond float64, inf, is no divergence).
+        loss_unit=1.0 / rating_scale / rating_scale,
         label="Sweep",
         report=_noise_report,
         remedy="Check the ratings, weights and features for extreme values.",

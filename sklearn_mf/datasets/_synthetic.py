@@ -268,7 +268,13 @@ def make_ratings(
     cells = _sample_cells(n_users, n_items, n_ratings, rng)
     X = np.empty((n_ratings, 2), dtype=np.int64)
     np.divmod(cells, n_items, out=(X[:, 0], X[:, 1]))
-    y = _planted_ratings(X[:, 0], X[:, 1], truth, rng)
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = _planted_ratings(X[:, 0], X[:, 1], truth, rng)
+    if not np.isfinite(y).all():
+        raise ValueError(
+            "The planted ratings overflow float64: lower global_mean, bias_std, "
+            "factor_std or noise."
+        )
     if rating_range is not None:
         np.clip(y, *rating_range, out=y)
     if as_frame:

@@ -1,5 +1,6 @@
 """The input contract for ``X``: user ids, item ids and numeric side features."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,9 +46,7 @@ def as_2d(X) -> np.ndarray | pd.DataFrame:
         )
     if isinstance(X, pd.DataFrame):
         return X
-    if isinstance(X, (dict, set, frozenset, str, bytes)) or (
-        iter(X) is X if hasattr(X, "__iter__") else False
-    ):
+    if isinstance(X, (dict, set, frozenset, str, bytes, Iterator)):
         raise TypeError(
             "X must be a 2D array-like or a DataFrame with one row per rating (user "
             f"id, item id, then optional numeric features); got a {type(X).__name__}."
