@@ -229,6 +229,8 @@ def lookup_codes(known: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 
 def _sorted_lookup(known: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    if known.size == 0:
+        return np.full(ids.shape[0], UNKNOWN, dtype=np.int32)
     pos = np.minimum(np.searchsorted(known, ids), known.size - 1)
     return np.where(known[pos] == ids, pos, UNKNOWN).astype(np.int32)
 

@@ -14,10 +14,8 @@ from sklearn_mf.utils import _threads
 
 
 def _model(**params):
-    params = {"alpha": 0.1, **params}
-    return MatrixFactorization(
-        n_components=2, max_iter=5, tol=None, random_state=0, **params
-    )
+    params = {"alpha": 0.1, "n_components": 2, "max_iter": 5, "tol": None, **params}
+    return MatrixFactorization(random_state=0, **params)
 
 
 @pytest.fixture(scope="module")
@@ -277,3 +275,104 @@ def test_idle_threads_wait_passively_unless_the_user_chose(monkeypatch):
     monkeypatch.setenv("GOMP_SPINCOUNT", "1000")
     _threads._prefer_passive_waiting()
     assert "OMP_WAIT_POLICY" not in _threads.os.environ
+
+
+# Cases found by fuzzing the input layer.
+
+
+def test_integer_and_float_ids_are_compared_exactly():
+    X = np.array([[2**53 + 1, 1], [2**53 + 1, 2], [7, 1], [7, 2]])
+    model = _model(n_components=0).fit(X, [5.0, 5.0, 1.0, 1.0])
+    rows = model.predict(np.array([[2.0**53, 1], [0.5, 1]]))
+    np.testing.assert_allclose(rows, model.global_mean_ + model.item_bias_[0])
+    floats = _model(n_components=0).fit(X.astype(float) + 0.5, [5.0, 5.0, 1.0, 1.0])
+    rows = floats.predict(np.array([[2**53 + 1, 1], [8, 1]]))
+    np.testing.assert_allclose(rows, floats.global_mean_ + floats.item_bias_[0])
+
+
+@pytest.mark.parametrize("solver", ["cg", "als"])
+def test_an_unpenalised_constant_feature_gets_no_coefficient(ratings, solver):
+    X, y = ratings
+    X = np.column_stack([X, np.full(len(y), 7.0), np.arange(len(y)) % 3])
+    model = _model(solver=solver, alpha_bias=0.0).fit(X, y)
+    assert model.coef_[0] == 0.0 and np.isfinite(model.coef_).all()
+
+
+def test_bayesian_constant_feature_gets_no_coefficient(ratings):
+    X, y = ratings
+    X = np.column_stack([X, np.full(len(y), 7.0)])
+    model = BayesianMatrixFactorization(
+        n_components=2, n_iter=6, burn_in=2, random_state=0
+    ).fit(X, y)
+    assert model.coef_[0] == 0.0
+    row = X[:1].copy()
+    row[0, 2] = 100.0
+    assert model.predict(row) == model.predict(X[:1])
+
+
+def test_tiny_features_keep_their_coefficient(ratings):
+    X, y = ratings
+    coef = {}
+    for scale in (1.0, 1e-300):
+        wide = np.column_stack([X, (np.arange(len(y)) % 5) * scale])
+        coef[scale] = _model(n_components=0).fit(wide, y).coef_[0]
+    assert coef[1e-300] * 1e-300 == pytest.approx(coef[1.0], rel=1e-6)
+
+
+def test_bayesian_fits_ratings_of_a_tiny_spread(ratings):
+    X, y = ratings
+    model = BayesianMatrixFactorization(
+        n_components=2, n_iter=6, burn_in=2, random_state=0
+    ).fit(X, y * 1e-200)
+    reference = BayesianMatrixFactorization(
+        n_components=2, n_iter=6, burn_in=2, random_state=0
+    ).fit(X, y)
+    np.testing.assert_allclose(model.predict(X) * 1e200, reference.predict(X))
+
+
+@pytest.mark.parametrize(
+    "users",
+    [[[(1, 2), 10], [3, 11], [(1,), 10]], [["\ud800", 1], ["x", 2], ["x", 1]]],
+    ids=["tuples and scalars", "lone surrogate"],
+)
+def test_unusual_hashable_ids_fit(users):
+    model = _model().fit(users, [1.0, 2.0, 3.0])
+    assert len(model.users_) == 3 - (users[1][0] == users[2][0])
+    np.testing.assert_array_equal(model.predict(users), model.predict(users))
+
+
+def test_recommend_takes_nul_byte_candidates_and_rejects_generators():
+    model = _model().fit([["v", "x\x00"], ["v", "x"], ["w", "x"]], [1.0, 2.0, 3.0])
+    ids, _ = model.recommend(["w"], n=2, items=["x\x00", "x"], exclude_seen=False)
+    assert sorted(ids[0]) == ["x", "x\x00"]
+    with pytest.raises(TypeError, match="users must be an array-like"):
+        model.recommend((u for u in ["v"]), n=1)
+    with pytest.raises(TypeError, match="items must be an array-like"):
+        model.similar_items(iter(["x"]), n=1)
+
+
+def test_huge_user_features_in_recommend_are_rejected(ratings):
+    X, y = ratings
+    X = np.column_stack([X, X[:, 0] % 2])
+    model = _model(feature_factors=True).fit(X, y)
+    with pytest.raises(ValueError, match="user_features.*above 1e\\+150"):
+        model.recommend([999], n=2, user_features=[[1.7e308]])
+
+
+def test_make_ratings_refuses_overflowing_ratings():
+    with pytest.raises(ValueError, match="overflow"):
+        make_ratings(n_users=5, n_items=5, n_ratings=3, factor_std=1e160)
+
+
+@pytest.mark.parametrize("name", ["n_components", "max_iter", "cg_steps"])
+def test_a_bool_is_not_a_count(ratings, name):
+    X, y = ratings
+    with pytest.raises(TypeError, match=f"{name} must be an int, not a bool"):
+        _model(**{name: True}).fit(X, y)
+
+
+def test_a_zero_dimensional_x_names_x(ratings):
+    X, y = ratings
+    model = _model().fit(X, y)
+    with pytest.raises(ValueError, match="Expected a 2D array for X"):
+        model.predict(np.array(5))
