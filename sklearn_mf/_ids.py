@@ -8,6 +8,7 @@ time map to ``-1`` so that the prediction kernels can apply the cold-start fallb
 """
 
 import warnings
+from decimal import Decimal
 from numbers import Integral, Real
 
 import numpy as np
@@ -60,6 +61,15 @@ def _canonical_scalar(value, name: str):
         return value
     if isinstance(value, Integral):
         return int(value)
+    if isinstance(value, complex):
+        raise ValueError(
+            f"Complex data not supported: {name} ids must be real numbers or strings."
+        )
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise ValueError(
+            f"Input X contains infinity or NaN in the {name} column; ids must be "
+            "finite."
+        )
     if isinstance(value, Real):
         value = float(value)
         if not np.isfinite(value):
@@ -279,6 +289,7 @@ def id_kind(ids: np.ndarray) -> str:
     return {
         "string": "strings",
         "bytes": "bytes",
+        "date": "dates",
         "integer": "numbers",
         "mixed-integer-float": "numbers",
     }.get(inferred, "values of mixed types")

@@ -141,6 +141,8 @@ class RecommenderMixin:
             if len(encode_ids(candidate_ids)[0]) != len(candidate_ids):
                 raise ValueError("items must not repeat an id.")
             candidate_codes = lookup_codes(all_items, candidate_ids)
+            if item_features is None:  # described items are expected to be new
+                warn_if_mistyped(all_items, candidate_ids, candidate_codes, "item", 2)
         user_codes = lookup_codes(state.users.ids, user_ids)
         if user_features is None:  # described users are expected to be new
             warn_if_mistyped(state.users.ids, user_ids, user_codes, "user", 2)
@@ -219,7 +221,12 @@ class RecommenderMixin:
                     f"{name} describes unknown ids through their attribute factors, "
                     "which only a model fitted with feature_factors=True has."
                 )
-            features = check_array(features, dtype=np.float64, input_name=name)
+            try:
+                features = check_array(
+                    features, dtype=np.float64, ensure_min_samples=0, input_name=name
+                )
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"{name}: {error}") from None
             check_magnitude(features, name)
             expected = (codes.shape[0], self.n_features_in_ - 2)
             if features.shape != expected:
