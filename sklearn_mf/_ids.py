@@ -43,7 +43,8 @@ def _canonical_numeric(values: np.ndarray, name: str) -> np.ndarray:
             and values.size
             and values.max() > np.iinfo(np.int64).max
         ):
-            raise ValueError(f"{name} ids exceed the int64 range.")
+            # Beyond int64: Python integers, as the same ids from a list would be.
+            return canonical_ids(values.astype(object), name)
         return values.astype(np.int64, copy=False)
     values = values.astype(np.float64, copy=False)
     _reject_missing(values, name)
@@ -59,6 +60,10 @@ def _canonical_scalar(value, name: str):
     """Normalise one id of an object column; raise for unusable ids."""
     if isinstance(value, str):
         return value
+    if isinstance(value, np.datetime64):  # numpy counts time spans as integers
+        return pd.Timestamp(value)
+    if isinstance(value, np.timedelta64):
+        return pd.Timedelta(value)
     if isinstance(value, Integral):
         return int(value)
     if isinstance(value, complex):
@@ -140,6 +145,10 @@ def canonical_ids(values, name: str) -> np.ndarray:
     equal ids compare equal. The container does not matter: a list, an ndarray, a
     Series or an Arrow-backed column of the same values give the same ids.
     """
+    if not hasattr(values, "dtype"):
+        # A list keeps each element's type and shape: 1 and "1" stay two ids, a
+        # tuple stays one id (numpy's conversion would make strings, or a 2-D array).
+        values = np.fromiter(values, dtype=object, count=len(values))
     values = np.asarray(values)
     if values.dtype.kind in _NUMERIC_KINDS:
         return _canonical_numeric(values, name)
