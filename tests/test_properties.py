@@ -348,19 +348,7 @@ ROW_ORDER_ATOL = 1e-9
     [
         "cg",
         "als",
-        pytest.param(
-            "sgd",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="SGD visits each user's ratings within a block cell in a "
-                "shuffle of their positions in the input, so the order of rows that "
-                "share a cell (duplicate (user, item) rows; or two items of one "
-                "block, from 9 items on) changes the fit: X=[[0, 10], [0, 10]], "
-                "y=[1, 2] predicts 1.50255 for (0, 10), the rows reversed 1.49196 "
-                "(max_iter=1, learning_rate=0.05); one user rating 9 distinct "
-                "items, rows reversed: predictions move by 0.002",
-            ),
-        ),
+        "sgd",
     ],
 )
 @_settings(40)

@@ -15,6 +15,16 @@ from ._options import SolverOptions
 N_BLOCKS = 8
 
 
+def _ordered_repeats(order: np.ndarray, data: RatingData) -> np.ndarray:
+    """``order`` (ratings grouped by user, then item) with the repeated ratings of a
+    (user, item) pair ordered by target and weight, not by their rows' positions."""
+    users, items = data.user_codes[order], data.item_codes[order]
+    if not ((users[1:] == users[:-1]) & (items[1:] == items[:-1])).any():
+        return order
+    target, weight = data.target[order], data.weight[order]
+    return order[np.lexsort((weight, target, items, users))]
+
+
 class SGDSolver:
     """One epoch visits every training rating once, in a fresh random order.
 
@@ -40,9 +50,12 @@ class SGDSolver:
         n_users = data.n_users
         user_block = random_state.permutation(n_users) % N_BLOCKS
         item_block = random_state.permutation(data.n_items) % N_BLOCKS
-        # Ratings grouped by cell, then by user (two stable counting sorts): a cell's
-        # ratings sit together in memory, and so do each user's within it.
-        _, by_user = group_by_key(data.user_codes, n_users)
+        # Ratings grouped by cell, then by user, then by item (stable counting
+        # sorts): a cell's ratings sit together in memory, and so do each user's
+        # within it, in an order that does not depend on the order of the rows.
+        _, by_item = group_by_key(data.item_codes, data.n_items)
+        _, by_user = group_by_key(data.user_codes[by_item], n_users)
+        by_user = _ordered_repeats(by_item[by_user], data)
         users = data.user_codes[by_user]
         cell = user_block[users] * N_BLOCKS + item_block[data.item_codes[by_user]]
         cell_ptr, by_cell = group_by_key(cell, N_BLOCKS * N_BLOCKS)
