@@ -212,7 +212,8 @@ class BaseFactorization(RecommenderMixin, RegressorMixin, BaseEstimator):
         return self._predict_mean(state, rows)
 
     def _predict_mean(self, state: FittedState, rows: EncodedRows) -> np.ndarray:
-        with numba_threads(getattr(self, "n_jobs", None)):
+        n_rows = rows.user_codes.shape[0]
+        with numba_threads(getattr(self, "n_jobs", None), work=n_rows):
             return predict_rows(fitted_predictor(state, self.clip), rows)
 
     def __sklearn_tags__(self):

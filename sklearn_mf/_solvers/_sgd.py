@@ -6,6 +6,7 @@ from .._kernels._sgd import sgd_epoch
 from .._kernels._types import Penalty, ShuffledRatings, Side
 from .._ratings import RatingData, group_by_key
 from ..utils._random import SEED_MAX
+from ..utils._threads import threads_for
 from ._model import FactorModel, penalty
 from ._options import SolverOptions
 
@@ -94,20 +95,21 @@ class SGDSolver:
         """
         diagonal_order = self.random_state.permutation(N_BLOCKS).astype(np.int64)
         seed = np.uint64(self.random_state.randint(SEED_MAX))
-        squared_error = sgd_epoch(
-            self._cell_segment_ptr,
-            self._segment_ptr,
-            diagonal_order,
-            seed,
-            self._segment_visit,
-            self._visit,
-            self._ratings,
-            self.learning_rate,
-            self._penalty,
-            Side(model.user_bias, model.user_factors),
-            Side(model.item_bias, model.item_factors),
-            model.coef,
-        )
+        with threads_for(self.data.n_ratings):
+            squared_error = sgd_epoch(
+                self._cell_segment_ptr,
+                self._segment_ptr,
+                diagonal_order,
+                seed,
+                self._segment_visit,
+                self._visit,
+                self._ratings,
+                self.learning_rate,
+                self._penalty,
+                Side(model.user_bias, model.user_factors),
+                Side(model.item_bias, model.item_factors),
+                model.coef,
+            )
         data = self.data
         return float(
             (squared_error + penalty(model, data, self.alpha, self.alpha_bias))

@@ -37,6 +37,23 @@ def effective_threads(n_jobs: int | None) -> int:
     return max(1, min(joblib.effective_n_jobs(n_jobs), _thread_budget()))
 
 
+# The least work (rows or ratings) worth a thread of its own in a short parallel
+# loop: predict's rows, SGD's ratings.
+MIN_WORK_PER_THREAD = 50_000
+
+
+@contextmanager
+def threads_for(work: int) -> Iterator[None]:
+    """Within a :func:`numba_threads` block, run a short parallel loop over ``work``
+    rows or ratings on one thread per ``MIN_WORK_PER_THREAD`` of it at most."""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(previous, work // MIN_WORK_PER_THREAD)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
 def _prefer_passive_waiting() -> None:
     """Let OpenMP's idle threads sleep rather than spin, unless the user chose.
 
@@ -54,9 +71,13 @@ def _prefer_passive_waiting() -> None:
 
 @contextmanager
 def numba_threads(
-    n_jobs: int | None, *, single_blas_thread: bool = False
+    n_jobs: int | None, *, single_blas_thread: bool = False, work: int | None = None
 ) -> Iterator[int]:
     """Run the block with numba's thread count set from ``n_jobs``, then restore it.
+
+    ``work`` (rows to score, ratings to visit) caps the count at one thread per
+    ``MIN_WORK_PER_THREAD`` of it: below that, waking a second thread costs more
+    than it saves (``benchmarks/threads.py``). Results do not depend on the count.
 
     With ``single_blas_thread`` (used by ``fit``, not by the latency-sensitive
     ``predict``), BLAS is held to one thread meanwhile: the NumPy calls between the
@@ -65,7 +86,10 @@ def numba_threads(
     """
     _prefer_passive_waiting()
     previous = numba.get_num_threads()
-    numba.set_num_threads(effective_threads(n_jobs))
+    n_threads = effective_threads(n_jobs)
+    if work is not None:
+        n_threads = max(1, min(n_threads, work // MIN_WORK_PER_THREAD))
+    numba.set_num_threads(n_threads)
     try:
         if single_blas_thread:
             with threadpool_limits(limits=1, user_api="blas"):
