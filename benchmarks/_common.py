@@ -221,6 +221,16 @@ def summarize(
 # ----------------------------------------------------------------------- reports
 
 
+def best_of(repeats: int, call: Callable[[], Any]) -> float:
+    """The shortest of ``repeats`` timed calls of ``call``, in seconds."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
     if numerator is None or denominator is None or denominator == 0:
         return None

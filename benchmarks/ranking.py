@@ -13,13 +13,13 @@ training user (top 10, seen items excluded) is measured on the last split, best 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from _common import (
     RESULTS,
+    best_of,
     header_line,
     load_dataset,
     run_per_dataset,
@@ -38,15 +38,6 @@ METRICS = {
     "recall@10": recall_at_k,
 }
 RECOMMEND_TARGET_S = 2.0
-
-
-def best_of(repeats: int, call) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def run_dataset(dataset: str) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from _common import environment, header_line, write_report
+from _common import best_of, environment, header_line, write_report
 
 DEFAULT_OUT = Path(__file__).parent / "results" / "threads"
 CASES = ("cg fit", "sgd fit", "bayesian fit", "predict 1k rows x 200")
@@ -74,12 +74,7 @@ def _work(case: str, n_jobs: int) -> float:
             for _ in range(200):
                 model.predict(X[:1000])
 
-    best = float("inf")
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
+    return best_of(REPEATS, run)
 
 
 def _grid_search() -> float:

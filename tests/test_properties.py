@@ -625,17 +625,8 @@ def test_ranking_metrics_match_their_definitions(rows, k, threshold, as_series):
 # 7. Pickle
 # ---------------------------------------------------------------------------
 
-pickle_estimators = st.one_of(
-    st.builds(_mf, st.sampled_from(["cg", "als", "sgd"]), n_components, max_iters),
-    st.builds(
-        _mf,
-        st.sampled_from(["cg", "als"]),
-        n_components,
-        max_iters,
-        implicit_feedback=st.sampled_from([True, "items", "both"]),
-    ),
-    st.builds(_bayes, n_components, st.integers(2, 8)),
-)
+# The estimators of the fallback test: every solver and term.
+pickle_estimators = fallback_estimators
 
 
 def _recommendations(model, users, **params):
