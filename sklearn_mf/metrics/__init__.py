@@ -1,5 +1,11 @@
 """Ranking metrics for held-out ratings, and scorers for scikit-learn's model selection."""
 
+from ._catalogue import (
+    CatalogueScorer,
+    catalogue_metrics,
+    make_catalogue_scorer,
+    precision_recall_at_cutoffs,
+)
 from ._ranking import (
     RankingScorer,
     make_ranking_scorer,
@@ -9,7 +15,11 @@ from ._ranking import (
 )
 
 __all__ = [
+    "CatalogueScorer",
     "RankingScorer",
+    "catalogue_metrics",
+    "make_catalogue_scorer",
+    "precision_recall_at_cutoffs",
     "make_ranking_scorer",
     "ndcg_at_k",
     "precision_at_k",
