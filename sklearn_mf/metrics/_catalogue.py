@@ -97,7 +97,10 @@ def catalogue_metrics(estimator, X, y=None, *, k=10, threshold=None) -> dict:
     Parameters
     ----------
     estimator : fitted MatrixFactorization or BayesianMatrixFactorization
-        The model, fitted on the training rows of the split.
+        The model, fitted on the training rows of the split; or any recommender
+        with ``items_`` and a ``recommend(users, n)`` that returns ``(item_ids,
+        scores)`` of each user's best ``n`` items it did not rate in training (a
+        popularity baseline, say).
 
     X : array-like or DataFrame of shape (n_test, n_columns)
         The test rows: user id, item id, (features, ignored here).
@@ -157,8 +160,11 @@ def catalogue_metrics(estimator, X, y=None, *, k=10, threshold=None) -> dict:
 
 
 def _most_seen(estimator, users: np.ndarray) -> int:
-    """The most distinct training items any of ``users`` rated."""
-    state = estimator._state
+    """The most distinct training items any of ``users`` rated (0 for a recommender
+    that is not one of this library's estimators)."""
+    state = getattr(estimator, "_state", None)
+    if state is None:
+        return 0
     codes = lookup_codes(state.users.ids, users)
     history = state.history
     most = 0
