@@ -1,6 +1,8 @@
-"""Command line: ``python -m sklearn_mf demo``."""
+"""Command line: ``python -m sklearn_mf demo | fit | predict | recommend | evaluate``."""
 
 import argparse
+import json
+import sys
 import time
 import warnings
 
@@ -8,7 +10,7 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, KFold
 
-from . import MatrixFactorization
+from . import MatrixFactorization, _commands
 from .datasets import fetch_movielens, make_ratings
 
 _GRID = {"n_components": [32, 64], "alpha": [0.05, 0.09]}
@@ -75,6 +77,72 @@ def main(argv: list[str] | None = None) -> int:
         help="only use local copies ($SKLEARN_MF_DATA or the cache)",
     )
     run.add_argument("--n-jobs", type=int, default=None, help="threads per fit")
+    _add_file_commands(commands)
     args = parser.parse_args(argv)
-    demo(args.variant, download=not args.no_download, n_jobs=args.n_jobs)
+    if args.command == "demo":
+        demo(args.variant, download=not args.no_download, n_jobs=args.n_jobs)
+        return 0
+    try:
+        result = getattr(_commands, args.command)(args)
+    except (ValueError, TypeError) as error:  # InputError, or the estimator's own
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2))
     return 0
+
+
+def _columns(command: argparse.ArgumentParser, rating: bool) -> None:
+    command.add_argument(
+        "--user-column", default="user", help="user ids (default: user)"
+    )
+    command.add_argument(
+        "--item-column", default="item", help="item ids (default: item)"
+    )
+    if rating:
+        command.add_argument(
+            "--rating-column", default="rating", help="ratings (default: rating)"
+        )
+    command.add_argument(
+        "--feature-columns",
+        default="",
+        help="comma-separated numeric side-feature columns (default: none)",
+    )
+
+
+def _add_file_commands(commands) -> None:
+    files = "CSV, or Parquet for .parquet files (with pyarrow)"
+    fit = commands.add_parser(
+        "fit", help="fit a model to a ratings file and save it (joblib)"
+    )
+    fit.add_argument("ratings", help=f"the ratings table: {files}")
+    fit.add_argument("--model", required=True, help="where to save the fitted model")
+    fit.add_argument(
+        "--params",
+        default="",
+        help="MatrixFactorization parameters as JSON, e.g. '{\"n_components\": 32}'",
+    )
+    _columns(fit, rating=True)
+    predict = commands.add_parser(
+        "predict", help="predict the rating of each row of a file"
+    )
+    predict.add_argument("model", help="a model saved by fit")
+    predict.add_argument("rows", help=f"the (user, item) rows: {files}")
+    predict.add_argument("--out", required=True, help="CSV to write, with a prediction")
+    _columns(predict, rating=False)
+    recommend = commands.add_parser("recommend", help="write each user's best items")
+    recommend.add_argument("model", help="a model saved by fit")
+    recommend.add_argument("--users", default="", help="comma-separated user ids")
+    recommend.add_argument("--users-file", help=f"a table with a user column: {files}")
+    recommend.add_argument("--user-column", default="user", help="(default: user)")
+    recommend.add_argument("--n", type=int, default=10, help="items per user")
+    recommend.add_argument("--out", required=True, help="CSV: user, rank, item, score")
+    evaluate = commands.add_parser(
+        "evaluate", help="RMSE, MAE and top-N metrics of a model on a test file"
+    )
+    evaluate.add_argument("model", help="a model saved by fit")
+    evaluate.add_argument("rows", help=f"the test ratings: {files}")
+    evaluate.add_argument("--k", type=int, default=10, help="length of the top-N lists")
+    evaluate.add_argument(
+        "--threshold", type=float, default=None, help="least rating of a relevant item"
+    )
+    _columns(evaluate, rating=True)

@@ -41,3 +41,79 @@ def test_module_entry_point_rejects_unknown_commands():
     )
     assert done.returncode == 2
     assert "invalid choice" in done.stderr
+
+
+# The file commands: fit, predict, recommend, evaluate.
+
+
+@pytest.fixture
+def files(tmp_path):
+    import pandas as pd
+
+    from sklearn_mf.datasets import make_ratings
+
+    X, y, _ = make_ratings(n_users=40, n_items=30, n_ratings=600, random_state=0)
+    table = pd.DataFrame({"who": X[:, 0], "what": X[:, 1], "stars": y})
+    table.iloc[:500].to_csv(tmp_path / "train.csv", index=False)
+    table.iloc[500:].to_csv(tmp_path / "test.csv", index=False)
+    return tmp_path
+
+
+def _run(*argv):
+    return _cli.main([str(a) for a in argv])
+
+
+COLUMNS = ["--user-column", "who", "--item-column", "what"]
+
+
+def test_fit_predict_recommend_evaluate_on_files(files, capsys):
+    import json
+
+    import pandas as pd
+
+    model = files / "model.joblib"
+    params = '{"n_components": 3, "alpha": 0.1, "random_state": 0}'
+    fit = [files / "train.csv", "--model", model, "--rating-column", "stars"]
+    assert _run("fit", *fit, "--params", params, *COLUMNS) == 0
+    assert json.loads(capsys.readouterr().out)["ratings"] == 500
+    assert (
+        _run("predict", model, files / "test.csv", "--out", files / "p.csv", *COLUMNS)
+        == 0
+    )
+    predicted = pd.read_csv(files / "p.csv")
+    assert predicted.columns.tolist() == ["who", "what", "prediction"]
+    assert len(predicted) == 100 and predicted["prediction"].notna().all()
+    assert (
+        _run(
+            "recommend", model, "--users", "0,1,999", "--n", 3, "--out", files / "r.csv"
+        )
+        == 0
+    )
+    recommended = pd.read_csv(files / "r.csv")
+    assert recommended["user"].tolist() == [0] * 3 + [1] * 3 + [999] * 3
+    assert recommended["rank"].tolist() == [1, 2, 3] * 3
+    capsys.readouterr()
+    evaluate = [model, files / "test.csv", "--rating-column", "stars", "--k", 5]
+    assert _run("evaluate", *evaluate, *COLUMNS) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert {"rmse", "mae", "ndcg@5", "map@5"} <= set(scores)
+
+
+def test_file_errors_name_the_file_column_and_line(files, capsys):
+    import pandas as pd
+
+    model = files / "model.joblib"
+    assert _run("fit", files / "missing.csv", "--model", model) == 2
+    assert "missing.csv: no such file" in capsys.readouterr().err
+    assert _run("fit", files / "train.csv", "--model", model) == 2
+    assert "train.csv: no column 'user'" in capsys.readouterr().err
+    table = pd.read_csv(files / "train.csv").astype({"stars": object})
+    table.loc[3, "stars"] = "lots"
+    table.to_csv(files / "bad.csv", index=False)
+    fit = [files / "bad.csv", "--model", model, "--rating-column", "stars", *COLUMNS]
+    assert _run(*["fit", *fit]) == 2
+    assert "bad.csv, column 'stars', line 5: 'lots' is not a finite number" in (
+        capsys.readouterr().err
+    )
+    assert _run("predict", files / "nope.joblib", files / "test.csv", "--out", "x") == 2
+    assert "no such model file" in capsys.readouterr().err
