@@ -78,6 +78,14 @@ def _rows(args, table: pd.DataFrame, path: str) -> pd.DataFrame:
     return X
 
 
+def _ratings(args, path: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """``(X, y)`` of the ratings table in ``path``."""
+    table = read_table(path)
+    X = _rows(args, table, path)
+    columns_of(table, path, [args.rating_column])
+    return X, numbers_of(table, path, args.rating_column)
+
+
 def _load_model(path: str):
     if not Path(path).is_file():
         raise InputError(f"{path}: no such model file; make one with the fit command.")
@@ -86,13 +94,7 @@ def _load_model(path: str):
 
 def fit(args) -> dict:
     """Fit a MatrixFactorization to the ratings file and save it."""
-    table = read_table(args.ratings)
-    X = _rows(args, table, args.ratings)
-    y = numbers_of(
-        columns_of(table, args.ratings, [args.rating_column]),
-        args.ratings,
-        args.rating_column,
-    )
+    X, y = _ratings(args, args.ratings)
     params = json.loads(args.params) if args.params else {}
     if not isinstance(params, dict):
         raise InputError(f"--params must be a JSON object; got {args.params!r}.")
@@ -149,13 +151,7 @@ def evaluate(args) -> dict:
     """RMSE and MAE of the predictions of a test file, and full-catalogue top-N
     metrics of the model's recommendations for its users."""
     model = _load_model(args.model)
-    table = read_table(args.rows)
-    X = _rows(args, table, args.rows)
-    y = numbers_of(
-        columns_of(table, args.rows, [args.rating_column]),
-        args.rows,
-        args.rating_column,
-    )
+    X, y = _ratings(args, args.rows)
     error = model.predict(X) - y
     result = {
         "rmse": float(np.sqrt(np.mean(error**2))),
