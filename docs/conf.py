@@ -32,7 +32,22 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
     "numpydoc",
+    "sphinx_gallery.gen_gallery",
 ]
+
+# -- Example gallery -------------------------------------------------------------------
+
+# The examples read SKLEARN_MF_DATA (MovieLens 100K) and fall back to make_ratings.
+sphinx_gallery_conf = {
+    "examples_dirs": str(Path(__file__).resolve().parent.parent / "examples"),
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": "/plot_",
+    "ignore_pattern": r"(^|/)_[a-z]",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "matplotlib_animations": False,
+    "image_scrapers": ("matplotlib",),
+}
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
