@@ -23,3 +23,12 @@ def ratings() -> tuple[pd.DataFrame, pd.Series, str]:
             random_state=0,
         )
         return X, y, "planted ratings (make_ratings)"
+
+
+def movies() -> pd.DataFrame | None:
+    """MovieLens 100K's movie table (title, year, one column per genre), or None
+    when the data is not at hand."""
+    try:
+        return fetch_movielens("100k", download_if_missing=False).movies
+    except OSError:
+        return None
