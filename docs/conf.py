@@ -31,6 +31,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # MathJax served with the pages: formulas render offline
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
