@@ -32,3 +32,12 @@ def movies() -> pd.DataFrame | None:
         return fetch_movielens("100k", download_if_missing=False).movies
     except OSError:
         return None
+
+
+def users() -> pd.DataFrame | None:
+    """MovieLens 100K's user table (age, gender, occupation, zip), or None when the
+    data is not at hand."""
+    try:
+        return fetch_movielens("100k", download_if_missing=False).users
+    except OSError:
+        return None
