@@ -117,3 +117,16 @@ def test_file_errors_name_the_file_column_and_line(files, capsys):
     )
     assert _run("predict", files / "nope.joblib", files / "test.csv", "--out", "x") == 2
     assert "no such model file" in capsys.readouterr().err
+
+
+def test_parquet_tables_where_pyarrow_is_installed(files, capsys):
+    import json
+
+    import pandas as pd
+
+    pytest.importorskip("pyarrow")
+    pd.read_csv(files / "train.csv").to_parquet(files / "train.parquet")
+    model = files / "model.joblib"
+    fit = [files / "train.parquet", "--model", model, "--rating-column", "stars"]
+    assert _run("fit", *fit, "--params", '{"n_components": 2}', *COLUMNS) == 0
+    assert json.loads(capsys.readouterr().out)["ratings"] == 500
