@@ -23,13 +23,9 @@ def _test_relevance(X, y, threshold):
     """``(users, relevant)``: the distinct test users with a relevant test item, and
     for each the set of those items (rating >= threshold, or every test item)."""
     X = as_2d(X)
-    column = (
-        (lambda j: X.iloc[:, j].to_numpy())
-        if isinstance(X, pd.DataFrame)
-        else (lambda j: X[:, j])
-    )
-    users = canonical_ids(column(0), "user")
-    items = canonical_ids(column(1), "item")
+    ids = X.iloc[:, :2].to_numpy() if isinstance(X, pd.DataFrame) else X[:, :2]
+    users = canonical_ids(ids[:, 0], "user")
+    items = canonical_ids(ids[:, 1], "item")
     if users.shape[0] == 0:
         raise ValueError("X has no test rows to evaluate.")
     keep = np.ones(users.shape[0], dtype=bool)
@@ -138,25 +134,32 @@ def catalogue_metrics(estimator, X, y=None, *, k=10, threshold=None) -> dict:
     >>> sorted(scores)
     ['coverage', 'hit_rate', 'k', 'map', 'mrr', 'n_users', 'ndcg', 'precision', 'recall']
     """
+    top, hits, n_relevant = _ranking(estimator, X, y, k, threshold)
+    k = top.shape[1]
+    per_user = _per_user(hits, n_relevant, k)
+    result = {name: float(values.mean()) for name, values in per_user.items()}
+    listed = encode_ids(canonical_ids(top.ravel(), "item"))[0]
+    result["coverage"] = len(listed) / len(estimator.items_)
+    result["n_users"] = int(top.shape[0])
+    result["k"] = int(k)
+    return result
+
+
+def _ranking(estimator, X, y, depth: int, threshold):
+    """``(top, hits, n_relevant)`` of the test users with a relevant item: their
+    lists of ``depth`` items (fewer if some user has fewer unseen items), which of
+    them are relevant, and how many relevant items each user has."""
     users, relevant = _test_relevance(X, y, threshold)
     if users.shape[0] == 0:
         raise ValueError(
             "No test user has a relevant item: lower the threshold or pass more rows."
         )
-    n_items = len(estimator.items_)
-    k = min(k, n_items - _most_seen(estimator, users))
-    if k < 1:
+    depth = min(depth, len(estimator.items_) - _most_seen(estimator, users))
+    if depth < 1:
         raise ValueError("A test user has rated every item in training.")
-    top, _ = estimator.recommend(users, n=k)
+    top, _ = estimator.recommend(users, n=depth)
     n_relevant = np.array([len(items) for items in relevant])
-    per_user = _per_user(_hits(top, relevant), n_relevant, k)
-    result = {name: float(values.mean()) for name, values in per_user.items()}
-    result["coverage"] = (
-        len(encode_ids(canonical_ids(top.ravel(), "item"))[0]) / n_items
-    )
-    result["n_users"] = int(users.shape[0])
-    result["k"] = int(k)
-    return result
+    return top, _hits(top, relevant), n_relevant
 
 
 def _most_seen(estimator, users: np.ndarray) -> int:
@@ -265,14 +268,8 @@ def precision_recall_at_cutoffs(
     cutoffs = np.asarray(sorted(set(cutoffs)), dtype=int)
     if cutoffs.size == 0 or cutoffs[0] < 1:
         raise ValueError(f"cutoffs must be positive ints; got {cutoffs.tolist()}.")
-    users, relevant = _test_relevance(X, y, threshold)
-    deepest = min(
-        int(cutoffs[-1]), len(estimator.items_) - _most_seen(estimator, users)
-    )
-    cutoffs = cutoffs[cutoffs <= deepest]
-    top, _ = estimator.recommend(users, n=deepest)
-    hits = _hits(top, relevant)
-    n_relevant = np.array([len(items) for items in relevant])
+    top, hits, n_relevant = _ranking(estimator, X, y, int(cutoffs[-1]), threshold)
+    cutoffs = cutoffs[cutoffs <= top.shape[1]]
     found = np.cumsum(hits, axis=1)[:, cutoffs - 1]
     return {
         "cutoffs": cutoffs,
