@@ -83,16 +83,9 @@ def fitted_predictor(state: FittedState, clip: bool) -> Predictor:
     )
 
 
-class BaseFactorization(RecommenderMixin, RegressorMixin, BaseEstimator):
-    """Base class: validation of ``X``/``y``/``sample_weight``, the fitted state,
-    predict.
-
-    Subclasses implement ``fit``, which builds a
-    :class:`~sklearn_mf._state.FittedState` and installs it with :meth:`_install`,
-    its last step: nothing of a fit (``n_features_in_`` included) reaches the
-    estimator before, so a fit that raises leaves it as it was. The fitted
-    attributes are views of that state.
-    """
+class FittedAttributes:
+    """The fitted attributes every factorization model has: read-only views of its
+    fitted state (``_state``, which ``fit`` installs)."""
 
     global_mean_ = FittedAttribute(lambda state: state.global_mean)
     rating_scale_ = FittedAttribute(lambda state: state.rating_scale)
@@ -110,6 +103,23 @@ class BaseFactorization(RecommenderMixin, RegressorMixin, BaseEstimator):
         lambda state: state.feature_names_in, optional=True
     )
 
+    def __sklearn_is_fitted__(self) -> bool:
+        return "_state" in self.__dict__
+
+
+class BaseFactorization(
+    FittedAttributes, RecommenderMixin, RegressorMixin, BaseEstimator
+):
+    """Base class: validation of ``X``/``y``/``sample_weight``, the fitted state,
+    predict.
+
+    Subclasses implement ``fit``, which builds a
+    :class:`~sklearn_mf._state.FittedState` and installs it with :meth:`_install`,
+    its last step: nothing of a fit (``n_features_in_`` included) reaches the
+    estimator before, so a fit that raises leaves it as it was. The fitted
+    attributes are views of that state.
+    """
+
     # Integer parameters that count something: a bool passes scikit-learn's Integral
     # check (True is 1) but is a mistake there.
     _count_parameters: tuple[str, ...] = ()
@@ -119,9 +129,6 @@ class BaseFactorization(RecommenderMixin, RegressorMixin, BaseEstimator):
             value = getattr(self, name)
             if isinstance(value, (bool, np.bool_)):
                 raise TypeError(f"{name} must be an int, not a bool; got {value}.")
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return "_state" in self.__dict__
 
     def _install(self, state: FittedState, metadata: InputMetadata | None = None):
         """Make ``state`` the fitted model, with its arrays read-only and, from

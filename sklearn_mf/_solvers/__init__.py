@@ -4,9 +4,17 @@ With the index builders (``_ids.py``, ``_ratings.py``) and ``_scoring.py``, the 
 callers of the numba kernels.
 """
 
-from ._als import ALSSolver, solve_rows
+from .._kernels._types import Penalty, Side
+from ._als import (
+    ALSSolver,
+    coefficients,
+    gathers_in_float32,
+    penalised_gram,
+    solve_rows,
+    solve_side,
+)
 from ._driver import TrainingResult, train
-from ._model import FactorModel, initial_model
+from ._model import FactorModel, initial_model, side_estimates, side_squared_error
 from ._options import Solver, SolverOptions, implicit_sides
 from ._sgd import SGDSolver
 from ._sgd_implicit import SGDImplicitSolver
@@ -24,12 +32,20 @@ def solver_class(name: str, implicit_sides: frozenset) -> type[Solver]:
 __all__ = [
     "SOLVERS",
     "FactorModel",
+    "Penalty",
+    "Side",
     "Solver",
     "SolverOptions",
     "TrainingResult",
     "implicit_sides",
+    "coefficients",
+    "gathers_in_float32",
+    "penalised_gram",
     "initial_model",
+    "side_estimates",
+    "side_squared_error",
     "solve_rows",
+    "solve_side",
     "solver_class",
     "train",
 ]

@@ -22,6 +22,57 @@ IMPLICIT_STEPS = 3
 FLOAT32_GATHER_BYTES = 16 << 20
 
 
+def gathers_in_float32(n_rows: int, n_components: int, cg_steps: int | None) -> bool:
+    """Whether a CG half-step reads an other side of ``n_rows`` vectors of length
+    ``n_components`` through a float32 copy (see ``FLOAT32_GATHER_BYTES``)."""
+    return cg_steps is not None and n_rows * n_components * 8 > FLOAT32_GATHER_BYTES
+
+
+def solve_side(
+    side: SideIndex,
+    target: np.ndarray,
+    other: Side,
+    out: Side,
+    penalty: Penalty,
+    prior: np.ndarray,
+    cg_steps: int | None,
+    *,
+    score: bool = False,
+) -> float | None:
+    """Solve every row of ``side`` against its ratings' ``target`` (in ``side``'s
+    order) with the other side's biases and vectors ``other`` fixed, into ``out``
+    (which CG starts from): exactly with ``cg_steps=None``, else by that many
+    conjugate-gradient steps. With ``score`` and CG, also return the weighted squared
+    error of the ratings at the new rows (else None)."""
+    ratings = side.ratings(target)
+    if cg_steps is None:
+        als_half_step(side.chunks, ratings, other, penalty, prior, out)
+        return None
+    squared_errors = np.zeros(out.bias.shape[0] if score else 0)
+    als_cg_half_step(
+        side.chunks, ratings, other, penalty, prior, cg_steps, out, squared_errors
+    )
+    return float(squared_errors.sum()) if score else None
+
+
+def penalised_gram(gram: np.ndarray, penalty: float) -> np.ndarray:
+    """The feature coefficients' Gram matrix ``X' W X`` (in place) plus ``penalty``
+    (the total weight times ``alpha_bias``) on its diagonal."""
+    gram[np.diag_indices_from(gram)] += penalty
+    return gram
+
+
+def coefficients(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """The feature coefficients' ridge solution, from the penalised Gram matrix and
+    ``X' W r`` (``r``: the residuals of everything but the feature term)."""
+    try:
+        return np.linalg.solve(gram, rhs)
+    except np.linalg.LinAlgError:
+        # Singular without a penalty (alpha_bias=0) when a column is constant or
+        # repeats another: the least-norm solution.
+        return np.linalg.lstsq(gram, rhs)[0]
+
+
 class ALSSolver:
     """One epoch solves for all users, then all items, then the shared vectors of
     each summed term (implicit feedback, attribute factors; if any), then the feature
@@ -68,9 +119,9 @@ class ALSSolver:
         if features.shape[1]:
             # The coefficient step is one small ridge regression whose Gram matrix is
             # fixed for the whole fit.
-            self._feature_gram = features.T @ (features * data.weight[:, None])
-            self._feature_gram[np.diag_indices_from(self._feature_gram)] += (
-                data.total_weight * self.alpha_bias
+            self._feature_gram = penalised_gram(
+                features.T @ (features * data.weight[:, None]),
+                data.total_weight * self.alpha_bias,
             )
 
     def _with_terms(self, model: FactorModel, side: str):
@@ -101,27 +152,18 @@ class ALSSolver:
     ) -> float | None:
         """Solve every row of ``side``; with ``score`` and CG, also return the
         weighted squared error of its ratings at the new rows (else None)."""
-        if self.cg_steps is not None and other_factors.nbytes > FLOAT32_GATHER_BYTES:
+        if gathers_in_float32(*other_factors.shape, self.cg_steps):
             other_factors = other_factors.astype(np.float32)
-        ratings = side.ratings(self.data.side_target(side, coef))
-        other = Side(other_bias, other_factors)
-        penalty = Penalty(self.alpha, self.alpha_bias, self.fit_bias)
-        out = Side(bias, factors)
-        if self.cg_steps is None:
-            als_half_step(side.chunks, ratings, other, penalty, prior, out)
-            return None
-        squared_errors = np.zeros(bias.shape[0] if score else 0)
-        als_cg_half_step(
-            side.chunks,
-            ratings,
-            other,
-            penalty,
+        return solve_side(
+            side,
+            self.data.side_target(side, coef),
+            Side(other_bias, other_factors),
+            Side(bias, factors),
+            Penalty(self.alpha, self.alpha_bias, self.fit_bias),
             prior,
             self.cg_steps,
-            out,
-            squared_errors,
+            score=score,
         )
-        return float(squared_errors.sum()) if score else None
 
     def epoch(self, model: FactorModel) -> float:
         """Run one epoch on ``model`` and return the objective it reaches."""
@@ -195,12 +237,7 @@ class ALSSolver:
                 + data.feature_term(model.coef)
             )
             rhs = data.features.T @ (data.weight * residual)
-            try:
-                model.coef[:] = np.linalg.solve(self._feature_gram, rhs)
-            except np.linalg.LinAlgError:
-                # Singular without a penalty (alpha_bias=0) when a column is constant
-                # or repeats another: the least-norm solution.
-                model.coef[:] = np.linalg.lstsq(self._feature_gram, rhs)[0]
+            model.coef[:] = coefficients(self._feature_gram, rhs)
         return objective(
             model,
             data,

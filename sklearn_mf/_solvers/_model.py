@@ -6,8 +6,8 @@ import numpy as np
 
 from .._kernels._init import normal_rows
 from .._kernels._predict import predict_codes, row_squared_errors
-from .._kernels._types import Side
-from .._ratings import RatingData
+from .._kernels._types import Ratings, Side
+from .._ratings import RatingData, SideIndex
 
 # The parameters that enter a prediction linearly; the others enter through products.
 _LINEAR = frozenset({"user_bias", "item_bias", "coef"})
@@ -206,13 +206,32 @@ def objective(
     and ``item_vectors`` replace the factors in the errors (with implicit feedback).
     """
     side = data.by_user
-    per_user = np.empty(side.indptr.shape[0] - 1)
-    row_squared_errors(
+    squared_error = side_squared_error(
         side.ratings(data.side_target(side, model.coef)),
         *model.sides(user_vectors, item_vectors),
-        per_user,
     )
     return float(
-        (np.sum(per_user) + penalty(model, data, alpha, alpha_bias, alpha_implicit))
+        (squared_error + penalty(model, data, alpha, alpha_bias, alpha_implicit))
         / data.total_weight
     )
+
+
+def side_squared_error(ratings: Ratings, rows: Side, other: Side) -> float:
+    """The weighted squared error of ``ratings`` (grouped by the rows of one side)
+    with the biases and vectors ``rows`` of that side and ``other`` of the other.
+
+    Summed per row first, so the total does not depend on the number of threads."""
+    per_row = np.empty(ratings.indptr.shape[0] - 1)
+    row_squared_errors(ratings, rows, other, per_row)
+    return float(np.sum(per_row))
+
+
+def side_estimates(side: SideIndex, rows: Side, other: Side) -> np.ndarray:
+    """``b_row + b_other + p_row . q_other`` of each rating of ``side``, in its order."""
+    row_codes = np.repeat(
+        np.arange(side.indptr.shape[0] - 1, dtype=np.int32), np.diff(side.indptr)
+    )
+    out = np.empty(row_codes.shape[0])
+    base = np.zeros(row_codes.shape[0])
+    predict_codes(row_codes, side.other, base, rows, other, -np.inf, np.inf, out)
+    return out

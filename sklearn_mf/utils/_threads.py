@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 import joblib
 import numba
+from joblib.parallel import get_active_backend
 from threadpoolctl import threadpool_limits
 
 # OpenMP's settings for how idle worker threads wait; when the user set none of them,
@@ -26,15 +27,32 @@ def _thread_budget() -> int:
     return max(budget, 1)
 
 
+def _requested_threads(n_jobs: int | None) -> int:
+    """``n_jobs`` as a count, by joblib's conventions.
+
+    Not ``joblib.effective_n_jobs``: that asks the active backend how many worker
+    processes it could start, and its default (loky) warns and answers 1 inside a
+    daemon process such as a Dask worker, where threads are still ours to use.
+    """
+    if n_jobs is None:
+        n_jobs = get_active_backend()[1]  # an enclosing parallel_config's n_jobs
+    if n_jobs is None:
+        return 1
+    if n_jobs < 0:
+        return max(joblib.cpu_count() + 1 + n_jobs, 1)
+    return n_jobs
+
+
 def effective_threads(n_jobs: int | None) -> int:
     """Number of numba threads for ``n_jobs``, following joblib's conventions.
 
     ``None`` means 1 (or the enclosing ``joblib.parallel_config``), negative values
     count back from the number of CPUs. The result never exceeds the thread budget
     (numba's pool and ``OMP_NUM_THREADS``), so that nested parallelism does not
-    oversubscribe the CPUs.
+    oversubscribe the CPUs: joblib's workers and Dask's (whose nannies start them
+    with ``OMP_NUM_THREADS=1``) run one thread per fit.
     """
-    return max(1, min(joblib.effective_n_jobs(n_jobs), _thread_budget()))
+    return max(1, min(_requested_threads(n_jobs), _thread_budget()))
 
 
 # The least work (rows or ratings) worth a thread of its own in a short parallel

@@ -1,0 +1,501 @@
+"""A distributed fit: the ratings' partitions validated and summarised, cut into user
+and item blocks that stay on the workers, and the ALS epochs run as tasks between
+them, driven by the library's one epoch loop.
+
+Each side is cut into as many blocks as the cluster has threads, contiguous ranges
+of codes of about equal work, and every task of a block runs on that block's
+worker, on one thread. A half-step of a side sends each of its blocks, from each
+block of the other side, only the rows its ratings name (the in- and out-blocks of
+Spark's ALS), then solves the block's rows with the local fit's row solves.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from operator import getitem
+
+import numpy as np
+
+from .._ratings import chunk_bounds
+from .._solvers import (
+    FactorModel,
+    Penalty,
+    coefficients,
+    gathers_in_float32,
+    penalised_gram,
+    train,
+)
+from .._state import FittedState, RatingHistory, SideState
+from ..utils._random import draw_seeds
+from ..utils._threads import numba_threads
+from . import _blocks, _parts
+
+_FAN_IN = 8  # partitions' summaries combined per task of a tree reduction
+SIDES = ("user", "item")
+
+
+def _on_one_thread(function: Callable, *args):
+    # A task has one of its worker's threads: numba's kernels must not start more.
+    with numba_threads(1, single_blas_thread=True):
+        return function(*args)
+
+
+class Placement:
+    """Where the blocks go: one slot per thread of the cluster, workers taking
+    turns, and every task of block ``b`` on slot ``b``'s worker."""
+
+    def __init__(self, client):
+        self.client = client
+        workers = client.scheduler_info(n_workers=-1)["workers"]
+        if not workers:
+            raise ValueError(
+                "The Dask cluster has no workers: start some before fitting."
+            )
+        threads = {address: info["nthreads"] for address, info in workers.items()}
+        self.slots = [
+            address
+            for turn in range(max(threads.values()))
+            for address in sorted(threads)
+            if threads[address] > turn
+        ]
+
+    def on(self, slot: int, function: Callable, *args):
+        """Run ``function(*args)`` on slot ``slot``'s worker, on one thread
+        (futures among the arguments are fetched there)."""
+        return self.client.submit(
+            _on_one_thread,
+            function,
+            *args,
+            workers=[self.slots[slot % len(self.slots)]],
+            allow_other_workers=False,
+            pure=False,
+        )
+
+    def anywhere(self, function: Callable, *args):
+        return self.client.submit(_on_one_thread, function, *args, pure=False)
+
+    def tree(self, futures: list, combine: Callable, *args):
+        """Combine ``futures`` by ``combine(list, *args)`` in a tree of tasks; return
+        the result."""
+        while len(futures) > 1:
+            futures = [
+                self.anywhere(combine, futures[i : i + _FAN_IN], *args)
+                for i in range(0, len(futures), _FAN_IN)
+            ]
+        return futures[0].result()
+
+
+def _sum(values: list) -> np.ndarray:
+    return np.sum(values, axis=0)
+
+
+def _ids(part: _parts.Part, side: str) -> np.ndarray:
+    return _parts.distinct_ids([part.users if side == "user" else part.items], side)
+
+
+def _counts(part: _parts.Encoded, side: str, n_codes: int) -> np.ndarray:
+    codes = part.user_codes if side == "user" else part.item_codes
+    return _parts.code_counts(codes, n_codes)
+
+
+@dataclass
+class Layout:
+    """The fit's ids, standardisation and blocks: ``ids``, ``bounds`` (block ``b``
+    of a side holds its codes ``bounds[b]:bounds[b + 1]``) and ``blocks`` (futures)
+    per side."""
+
+    ids: dict
+    standardisation: _parts.Standardisation
+    rating_range: tuple[float, float]
+    total_weight: float
+    bounds: dict
+    blocks: dict
+
+    def n_rows(self, side: str) -> int:
+        return self.ids[side].shape[0]
+
+
+def _standardisation(placement: Placement, parts: list) -> tuple:
+    """``(standardisation, rating range, total relative weight)`` of the ratings."""
+    moments = placement.client.gather(
+        [placement.anywhere(_parts.moments, part) for part in parts]
+    )
+    weight = sum(m.weight for m in moments)
+    n_positive = sum(m.n_positive for m in moments)
+    if n_positive == 0:
+        raise ValueError("sample_weight must have a positive entry; all are zero.")
+    weighted = any(m.weighted for m in moments)
+    weight_scale = (
+        sum(m.positive_weight for m in moments) / n_positive if weighted else 1.0
+    )
+    feature_mean = _sum([m.weighted_features for m in moments]) / weight
+    first = _parts.Standardisation(
+        weight_scale,
+        sum(m.weighted_rating for m in moments) / weight,
+        1.0,
+        feature_mean,
+        np.ones_like(feature_mean),
+    )
+    spreads = placement.client.gather(
+        [placement.anywhere(_parts.spread, part, first) for part in parts]
+    )
+    total_weight = weight / weight_scale
+    rating_scale = float(
+        _parts.combined_scale(
+            np.array([s.largest for s in spreads]),
+            np.array([s.squares for s in spreads]),
+            total_weight,
+        )
+    )
+    feature_scale = _parts.combined_scale(
+        np.array([s.feature_largest for s in spreads]),
+        np.array([s.feature_squares for s in spreads]),
+        total_weight,
+    )
+    standardisation = _parts.Standardisation(
+        weight_scale,
+        first.global_mean,
+        rating_scale if rating_scale > 0 else 1.0,
+        feature_mean,
+        np.where(feature_scale > 0, feature_scale, 1.0),
+    )
+    rating_range = (
+        min(m.low for m in moments),
+        max(m.high for m in moments),
+    )
+    return standardisation, rating_range, total_weight
+
+
+def layout(placement: Placement, parts: list, n_components: int) -> Layout:
+    """Index and standardise the validated partitions ``parts`` (futures), and cut
+    them into blocks on the workers."""
+    standardisation, rating_range, total_weight = _standardisation(placement, parts)
+    ids = {
+        side: placement.tree(
+            [placement.anywhere(_ids, part, side) for part in parts],
+            _parts.distinct_ids,
+            side,
+        )
+        for side in SIDES
+    }
+    scattered = {
+        side: placement.client.scatter(ids[side], broadcast=True, hash=False)
+        for side in SIDES
+    }
+    encoded = [
+        placement.anywhere(
+            _parts.encoded,
+            part,
+            scattered["user"],
+            scattered["item"],
+            standardisation,
+        )
+        for part in parts
+    ]
+    del parts, scattered
+    n_blocks = len(placement.slots)
+    bounds, blocks = {}, {}
+    for side in SIDES:
+        counts = placement.tree(
+            [
+                placement.anywhere(_counts, part, side, ids[side].shape[0])
+                for part in encoded
+            ],
+            _sum,
+        )
+        indptr = np.concatenate(([0], np.cumsum(counts)))
+        bounds[side] = chunk_bounds(indptr, n_components, n_blocks)
+        cut = [
+            placement.anywhere(_parts.pieces, part, side, bounds[side])
+            for part in encoded
+        ]
+        blocks[side] = [
+            placement.on(
+                b,
+                _blocks.block,
+                side,
+                int(bounds[side][b]),
+                int(bounds[side][b + 1]),
+                standardisation.global_mean,
+                standardisation.rating_scale,
+                n_components,
+                *[placement.anywhere(getitem, pieces, b) for pieces in cut],
+            )
+            for b in range(bounds[side].shape[0] - 1)
+        ]
+    return Layout(ids, standardisation, rating_range, total_weight, bounds, blocks)
+
+
+@dataclass
+class BlockModel:
+    """The model being fitted, sharded: each block's rows (futures on its worker),
+    the feature coefficients, and whether the last epoch left everything finite."""
+
+    rows: dict
+    coef: np.ndarray
+    finite: bool = True
+
+    def is_finite(self) -> bool:
+        return self.finite
+
+
+class DistributedALS:
+    """The epochs of ALS (``cg_steps=None``) or CG on the blocks of ``layout``: the
+    trainer that the epoch loop drives, on a :class:`BlockModel`."""
+
+    def __init__(
+        self,
+        placement: Placement,
+        layout: Layout,
+        *,
+        alpha: float,
+        alpha_bias: float,
+        fit_bias: bool,
+        cg_steps: int | None,
+        n_components: int,
+        init_std: float,
+    ):
+        self.placement = placement
+        self.layout = layout
+        self.settings = _blocks.HalfStep(
+            Penalty(alpha, alpha_bias, fit_bias), cg_steps, n_components, init_std
+        )
+        # Who receives which rows: sent[side][j][b] are the rows of ``side``'s block
+        # j that the other side's block b needs.
+        self.sent = {}
+        for side, other in (SIDES, SIDES[::-1]):
+            sender = layout.bounds[side]
+            needed = [
+                placement.on(b, getattr, block, "needed")
+                for b, block in enumerate(layout.blocks[other])
+            ]
+            self.sent[side] = [
+                [
+                    placement.on(
+                        j,
+                        _blocks.sent_rows,
+                        need,
+                        int(sender[j]),
+                        int(sender[j + 1]),
+                    )
+                    for need in needed
+                ]
+                for j in range(sender.shape[0] - 1)
+            ]
+        self.gram = None
+        n_features = layout.standardisation.feature_mean.shape[0]
+        if n_features:
+            self.gram = penalised_gram(
+                _sum(
+                    placement.client.gather(
+                        [
+                            placement.on(b, _blocks.feature_moments, block)
+                            for b, block in enumerate(layout.blocks["item"])
+                        ]
+                    )
+                ),
+                layout.total_weight * alpha_bias,
+            )
+
+    def initial_model(self, seed: int) -> BlockModel:
+        layout, rows = self.layout, {}
+        for side in SIDES:
+            bounds = layout.bounds[side]
+            rows[side] = [
+                self.placement.on(
+                    b,
+                    _blocks.starting_rows,
+                    side,
+                    layout.ids[side][bounds[b] : bounds[b + 1]],
+                    block,
+                    seed,
+                    self.settings,
+                )
+                for b, block in enumerate(layout.blocks[side])
+            ]
+        n_features = layout.standardisation.feature_mean.shape[0]
+        return BlockModel(rows, np.zeros(n_features))
+
+    def _half_step(self, side: str, model: BlockModel, score: bool):
+        """Solve ``side``'s blocks; return the new rows, the stats (futures) and
+        each block's received rows."""
+        other = SIDES[1 - SIDES.index(side)]
+        float32 = gathers_in_float32(
+            self.layout.n_rows(other),
+            self.settings.n_components,
+            self.settings.cg_steps,
+        )
+        rows, stats, received = [], [], []
+        for b, block in enumerate(self.layout.blocks[side]):
+            messages = [
+                self.placement.on(j, _blocks.message, sender, sent[b], float32)
+                for j, (sender, sent) in enumerate(
+                    zip(model.rows[other], self.sent[other], strict=True)
+                )
+            ]
+            solved = self.placement.on(
+                b,
+                _blocks.solve,
+                block,
+                model.rows[side][b],
+                self.settings,
+                model.coef,
+                score,
+                *messages,
+            )
+            rows.append(self.placement.on(b, getitem, solved, 0))
+            stats.append(self.placement.on(b, getitem, solved, 1))
+            received.append(messages)
+        return rows, stats, received
+
+    def _over_items(self, function: Callable, model: BlockModel, received, *args):
+        return _sum(
+            self.placement.client.gather(
+                [
+                    self.placement.on(b, function, block, rows, *args, *messages)
+                    for b, (block, rows, messages) in enumerate(
+                        zip(
+                            self.layout.blocks["item"],
+                            model.rows["item"],
+                            received,
+                            strict=True,
+                        )
+                    )
+                ]
+            )
+        )
+
+    def epoch(self, model: BlockModel) -> float:
+        """One epoch on ``model`` (in place): all users, all items, then the
+        feature coefficients; return the objective it reaches."""
+        with_features = model.coef.size > 0
+        model.rows["user"], user_stats, _ = self._half_step("user", model, False)
+        model.rows["item"], item_stats, received = self._half_step(
+            "item", model, not with_features
+        )
+        stats: Sequence[_blocks.Stats] = self.placement.client.gather(
+            user_stats + item_stats
+        )
+        if with_features:
+            rhs = self._over_items(_blocks.feature_residuals, model, received)
+            model.coef = coefficients(self.gram, rhs)
+            squared_error = float(
+                self._over_items(_blocks.squared_error, model, received, model.coef)
+            )
+        else:
+            squared_error = sum(s.squared_error for s in stats[len(user_stats) :])
+        penalty = self.settings.penalty
+        total_weight = self.layout.total_weight
+        model.finite = all(s.finite for s in stats) and bool(
+            np.isfinite(model.coef).all()
+        )
+        return (
+            squared_error
+            + penalty.alpha * sum(s.factor_norm for s in stats)
+            + penalty.alpha_bias
+            * (
+                sum(s.bias_norm for s in stats)
+                + total_weight * float(np.square(model.coef).sum())
+            )
+        ) / total_weight
+
+    def gathered(self, model: BlockModel) -> FactorModel:
+        """The fitted model, brought to the client."""
+        sides = {side: self.placement.client.gather(model.rows[side]) for side in SIDES}
+        return FactorModel(
+            user_bias=np.concatenate([s.bias for s in sides["user"]]),
+            item_bias=np.concatenate([s.bias for s in sides["item"]]),
+            user_factors=np.concatenate([s.vectors for s in sides["user"]]),
+            item_factors=np.concatenate([s.vectors for s in sides["item"]]),
+            coef=model.coef.copy(),
+        )
+
+
+@dataclass
+class FitResult:
+    """A distributed fit's state (without its rating history), the futures of the
+    users' blocks of that history, and whether the stopping rule fired."""
+
+    state: FittedState
+    history: list
+    converged: bool
+
+
+def fit(placement: Placement, parts: list, params: dict) -> FitResult:
+    """Fit ``MatrixFactorization``'s model with the parameters ``params`` (its
+    ``get_params()``, alpha a number, solver "als" or "cg") to the validated
+    partitions ``parts`` (futures)."""
+    n_components = params["n_components"]
+    cg_steps = params["cg_steps"] if params["solver"] == "cg" else None
+    init_seed = draw_seeds(params["random_state"], 3)[0]  # as the local fit's
+    data = layout(placement, parts, n_components)
+    del parts
+    trainer = DistributedALS(
+        placement,
+        data,
+        alpha=params["alpha"],
+        alpha_bias=params["alpha_bias"],
+        fit_bias=params["fit_bias"],
+        cg_steps=cg_steps,
+        n_components=n_components,
+        init_std=params["init_std"],
+    )
+    standardisation = data.standardisation
+    scale = standardisation.rating_scale
+    result = train(
+        trainer,
+        trainer.initial_model(init_seed),
+        max_iter=params["max_iter"],
+        tol=params["tol"],
+        n_iter_no_change=params["n_iter_no_change"],
+        validation_score=None,
+        verbose=params["verbose"],
+        solver_name=params["solver"],
+        loss_unit=scale**2,
+        remedy="Check alpha and init_std, and the ratings, weights and features, "
+        "for extreme values.",
+    )
+    model = trainer.gathered(result.model).rescaled(scale)
+    history = [
+        placement.on(b, _blocks.history, block, scale, model.coef)
+        for b, block in enumerate(data.blocks["user"])
+    ]
+    state = FittedState(
+        users=SideState(data.ids["user"], model.user_bias, model.user_factors),
+        items=SideState(data.ids["item"], model.item_bias, model.item_factors),
+        global_mean=standardisation.global_mean,
+        rating_scale=scale,
+        rating_range=data.rating_range,
+        coef=model.coef / standardisation.feature_scale,
+        feature_mean=standardisation.feature_mean,
+        history=None,
+        n_iter=result.n_iter,
+        weight_scale=standardisation.weight_scale,
+        folded_items=np.zeros(data.n_rows("item"), dtype=bool),
+        loss_curve=result.loss_curve,
+        alpha=params["alpha"],
+    )
+    return FitResult(state, history, result.converged)
+
+
+def gathered_history(client, history: list) -> RatingHistory:
+    """The rating history of the users' blocks ``history`` (futures), as one."""
+    blocks = client.gather(history)
+    offsets = np.cumsum([0] + [h.indptr[-1] for h in blocks[:-1]])
+    indptr = np.concatenate(
+        [h.indptr[:-1] + offset for h, offset in zip(blocks, offsets, strict=True)]
+        + [[offsets[-1] + blocks[-1].indptr[-1]]]
+    )
+    weights = [h.weight for h in blocks]
+    return RatingHistory(
+        indptr,
+        np.concatenate([h.items for h in blocks]),
+        np.concatenate([h.target for h in blocks]),
+        None
+        if all(w is None for w in weights)
+        else np.concatenate(
+            [
+                np.ones(h.target.shape[0]) if w is None else w
+                for h, w in zip(blocks, weights, strict=True)
+            ]
+        ),
+    )
