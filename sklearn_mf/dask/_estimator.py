@@ -93,14 +93,17 @@ n_features_in_, feature_names_in_
     >>> from sklearn_mf.dask import DaskMatrixFactorization
     >>> from sklearn_mf.datasets import make_ratings
     >>> X, y, _ = make_ratings(n_users=60, n_items=40, n_ratings=900, random_state=0)
-    >>> cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False)
+    >>> cluster = LocalCluster(
+    ...     n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ... )
     >>> client = Client(cluster)
     >>> X, y = dd.from_array(X, chunksize=300), dd.from_array(y, chunksize=300)
     >>> model = DaskMatrixFactorization(n_components=4, random_state=0).fit(X, y)
     >>> model.predict(X).compute().shape
     (900,)
     >>> local = model.to_local()
-    >>> local.recommend([0], n=3).shape
+    >>> items, scores = local.recommend([0], n=3)
+    >>> items.shape
     (1, 3)
     >>> client.close(); cluster.close()
     """

@@ -1,0 +1,167 @@
+"""DaskMatrixFactorization on a local cluster: the local fit's model, whatever the
+partitions, and clear errors for what it does not take."""
+
+import pickle
+
+import dask.array as da
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+
+from sklearn_mf import MatrixFactorization
+from sklearn_mf.dask import DaskMatrixFactorization
+from sklearn_mf.datasets import make_ratings
+
+# Sums over blocks instead of over all ratings (the global mean, the loss) round
+# differently; everything else is the local fit's arithmetic.
+TOLERANCE = 1e-8
+
+
+@pytest.fixture(scope="module")
+def ratings():
+    X, y, _ = make_ratings(n_users=120, n_items=80, n_ratings=3000, random_state=0)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "user": [f"u{u}" for u in X[:, 0]],
+            "item": X[:, 1],
+            "age": rng.normal(size=len(y)),
+            "weekday": rng.integers(0, 7, len(y)).astype(float),
+        }
+    )
+    return frame, y, rng.uniform(0.5, 2.0, len(y))
+
+
+def _frames(frame, y, weight, npartitions):
+    return (
+        dd.from_pandas(frame, npartitions=npartitions, sort=False),
+        dd.from_pandas(pd.Series(y), npartitions=npartitions, sort=False),
+        dd.from_pandas(pd.Series(weight), npartitions=npartitions, sort=False),
+    )
+
+
+PARAMS = dict(n_components=5, alpha=0.1, max_iter=8, random_state=0)
+
+
+@pytest.mark.parametrize("solver", ["cg", "als"])
+@pytest.mark.parametrize("npartitions", [1, 4])
+def test_the_local_model_for_any_partitions(client, ratings, solver, npartitions):
+    frame, y, weight = ratings
+    local = MatrixFactorization(solver=solver, **PARAMS).fit(frame, y, weight)
+    X, dy, dweight = _frames(frame, y, weight, npartitions)
+    model = DaskMatrixFactorization(solver=solver, **PARAMS).fit(X, dy, dweight)
+    for name in ("user_factors_", "item_factors_", "user_bias_", "coef_"):
+        np.testing.assert_allclose(
+            getattr(model, name), getattr(local, name), rtol=0, atol=TOLERANCE
+        )
+    np.testing.assert_array_equal(model.users_, local.users_)
+    np.testing.assert_allclose(model.loss_curve_, local.loss_curve_, rtol=1e-12)
+    assert model.n_iter_ == local.n_iter_
+    predicted = model.predict(dd.from_pandas(frame, npartitions=3, sort=False))
+    assert isinstance(predicted, da.Array)
+    np.testing.assert_allclose(
+        predicted.compute(), local.predict(frame), rtol=0, atol=TOLERANCE
+    )
+    np.testing.assert_array_equal(model.feature_names_in_, local.feature_names_in_)
+
+
+def test_arrays_without_weights_or_features_give_the_same_model(client):
+    X, y, _ = make_ratings(n_users=90, n_items=70, n_ratings=2000, random_state=1)
+    local = MatrixFactorization(**PARAMS).fit(X, y)
+    model = DaskMatrixFactorization(**PARAMS).fit(
+        da.from_array(X, chunks=(700, 1)), da.from_array(y, chunks=500)
+    )
+    np.testing.assert_allclose(
+        model.predict(da.from_array(X, chunks=(900, 2))).compute(),
+        local.predict(X),
+        rtol=0,
+        atol=TOLERANCE,
+    )
+    assert model.n_features_in_ == 2 and not hasattr(model, "feature_names_in_")
+
+
+def test_to_local_recommends_folds_in_and_pickles(client, ratings):
+    frame, y, weight = ratings
+    local = MatrixFactorization(**PARAMS).fit(frame, y, weight)
+    model = DaskMatrixFactorization(**PARAMS).fit(*_frames(frame, y, weight, 3))
+    twin = model.to_local()
+    assert type(twin) is MatrixFactorization
+    assert twin.get_params() == local.get_params()
+    users = ["u0", "u5", "unknown"]
+    for mine, theirs in zip(twin.recommend(users, n=5), local.recommend(users, n=5)):
+        np.testing.assert_array_equal(mine[0], theirs[0])
+    new = pd.DataFrame({"user": ["new"] * 3, "item": [1, 2, 3]})
+    new[["age", "weekday"]] = 0.0
+    twin.partial_fit(new, [4.0, 3.0, 5.0])
+    local.partial_fit(new, [4.0, 3.0, 5.0])
+    np.testing.assert_allclose(
+        twin.predict(new), local.predict(new), rtol=0, atol=TOLERANCE
+    )
+    restored = pickle.loads(pickle.dumps(twin))
+    np.testing.assert_array_equal(restored.predict(frame), twin.predict(frame))
+
+
+def test_a_pickled_dask_model_predicts_but_cannot_gather_its_ratings(client, ratings):
+    frame, y, weight = ratings
+    model = DaskMatrixFactorization(**PARAMS).fit(*_frames(frame, y, weight, 2))
+    restored = pickle.loads(pickle.dumps(model))
+    X = dd.from_pandas(frame, npartitions=2)
+    np.testing.assert_array_equal(
+        restored.predict(X).compute(), model.predict(X).compute()
+    )
+    with pytest.raises(ValueError, match="before pickling"):
+        restored.to_local()
+
+
+def test_a_fit_that_raises_keeps_the_previous_model(client, ratings):
+    frame, y, weight = ratings
+    X, dy, dweight = _frames(frame, y, weight, 2)
+    model = DaskMatrixFactorization(**PARAMS).fit(X, dy)
+    before = model.user_factors_
+    bad = y.copy()
+    bad[5] = np.nan
+    with pytest.raises(ValueError, match="y"):
+        model.fit(X, dd.from_pandas(pd.Series(bad), npartitions=2, sort=False))
+    assert model.user_factors_ is before
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"solver": "sgd"}, "solver"),
+        ({"alpha": "auto"}, "alpha"),
+        ({"implicit_feedback": True}, "implicit_feedback"),
+        ({"feature_factors": True}, "feature_factors"),
+        ({"early_stopping": True}, "early_stopping"),
+        ({"warm_start": True}, "warm_start"),
+        ({"n_components": True}, "n_components"),
+    ],
+)
+def test_unsupported_options_are_named(client, ratings, params, message):
+    frame, y, weight = ratings
+    with pytest.raises((ValueError, TypeError), match=message):
+        DaskMatrixFactorization(**params).fit(*_frames(frame, y, weight, 2)[:2])
+
+
+def test_input_that_is_not_dask_or_not_aligned(client, ratings):
+    frame, y, weight = ratings
+    X, dy, _ = _frames(frame, y, weight, 2)
+    with pytest.raises(TypeError, match="Dask collections"):
+        DaskMatrixFactorization().fit(frame, y)
+    with pytest.raises(ValueError, match="same partitions"):
+        DaskMatrixFactorization().fit(X, dd.from_pandas(pd.Series(y), npartitions=3))
+    with pytest.raises(ValueError, match="two-dimensional"):
+        DaskMatrixFactorization().fit(dy, dy)
+
+
+def test_convergence_warning_and_clone(client, ratings):
+    frame, y, weight = ratings
+    model = DaskMatrixFactorization(n_components=3, max_iter=1, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+        model.fit(*_frames(frame, y, weight, 2)[:2])
+    copy = clone(model)
+    assert copy.get_params() == model.get_params()
+    assert not hasattr(copy, "user_factors_")
