@@ -91,8 +91,10 @@ def test_to_local_recommends_folds_in_and_pickles(client, ratings):
     assert type(twin) is MatrixFactorization
     assert twin.get_params() == local.get_params()
     users = ["u0", "u5", "unknown"]
-    for mine, theirs in zip(twin.recommend(users, n=5), local.recommend(users, n=5)):
-        np.testing.assert_array_equal(mine[0], theirs[0])
+    items, scores = twin.recommend(users, n=5)
+    local_items, local_scores = local.recommend(users, n=5)
+    np.testing.assert_array_equal(items, local_items)
+    np.testing.assert_allclose(scores, local_scores, rtol=0, atol=TOLERANCE)
     new = pd.DataFrame({"user": ["new"] * 3, "item": [1, 2, 3]})
     new[["age", "weekday"]] = 0.0
     twin.partial_fit(new, [4.0, 3.0, 5.0])
