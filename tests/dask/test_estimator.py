@@ -167,3 +167,31 @@ def test_convergence_warning_and_clone(client, ratings):
     copy = clone(model)
     assert copy.get_params() == model.get_params()
     assert not hasattr(copy, "user_factors_")
+
+
+@pytest.mark.parametrize("n_workers, threads", [(1, 1), (3, 1), (2, 2)])
+def test_the_local_model_for_any_number_of_workers(ratings, n_workers, threads):
+    # Blocks per side = threads of the cluster: 1, 3 and 4 here (2 with the shared
+    # cluster of the other tests).
+    from distributed import Client, LocalCluster
+
+    frame, y, weight = ratings
+    local = MatrixFactorization(**PARAMS).fit(frame, y, weight)
+    with (
+        LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=threads,
+            processes=False,
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster, set_as_default=False) as own,
+    ):
+        model = DaskMatrixFactorization(client=own, **PARAMS).fit(
+            *_frames(frame, y, weight, 5)
+        )
+    np.testing.assert_allclose(
+        model.user_factors_, local.user_factors_, rtol=0, atol=TOLERANCE
+    )
+    np.testing.assert_allclose(
+        model.item_factors_, local.item_factors_, rtol=0, atol=TOLERANCE
+    )
