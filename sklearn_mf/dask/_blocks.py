@@ -62,11 +62,13 @@ def block(
     global_mean: float,
     rating_scale: float,
     n_components: int,
+    n_chunks: int,
     *pieces: Encoded,
 ) -> Block:
     """The block of ``side``'s rows ``first:stop`` from its pieces of every
     partition, in the partitions' order (so that each row's ratings come in the
-    order the local fit puts them: by the other side's code, ties in input order)."""
+    order the local fit puts them: by the other side's code, ties in input order).
+    Its half-steps split the rows into ``n_chunks`` chunks of work for threads."""
     users = np.concatenate([piece.user_codes for piece in pieces])
     items = np.concatenate([piece.item_codes for piece in pieces])
     own, other = (users, items) if side == "user" else (items, users)
@@ -94,7 +96,7 @@ def block(
         features,
         *((n_rows, needed.shape[0]) if side == "user" else (needed.shape[0], n_rows)),
         n_components,
-        1,  # one chunk: a block's task runs on one thread
+        n_chunks,
     )
     index = data.by_user if side == "user" else data.by_item
     row_weight = data.user_weight if side == "user" else data.item_weight

@@ -38,11 +38,11 @@ class DaskMatrixFactorization(FittedAttributes, RegressorMixin, BaseEstimator):
     pickling).
 
     The ratings are validated partition by partition, then grouped once into user
-    blocks and item blocks (contiguous ranges of ids of about equal work, one per
-    thread of the cluster), which stay on the workers; so do the factor rows of
-    each block. A half-step of the users sends each user block, from each item
-    block, only the item rows its ratings name, and solves the block's users on
-    one thread of its worker; then the items alike. No worker ever holds all
+    blocks and item blocks (contiguous ranges of ids of about equal work, one of
+    each per worker), which stay on the workers; so do the factor rows of each
+    block. A half-step of the users sends each user block, from each item block,
+    only the item rows its ratings name, and solves the block's users on the
+    threads of its worker; then the items alike. No worker ever holds all
     ratings, and the client only sums a few numbers per block and epoch. See
     "Scaling out" in the user guide for the memory and traffic this takes.
 
@@ -53,8 +53,8 @@ class DaskMatrixFactorization(FittedAttributes, RegressorMixin, BaseEstimator):
     n_components, cg_steps, alpha_bias, fit_bias, max_iter, tol, init_std, \
 clip, n_iter_no_change, n_jobs, random_state, verbose
         As in :class:`~sklearn_mf.MatrixFactorization`. ``n_jobs`` is that of
-        :meth:`to_local`'s model and of prediction; each task of the fit runs on
-        one thread.
+        :meth:`to_local`'s model and of prediction; the fit's tasks use the
+        threads of their worker.
 
     solver : {"cg", "als"}, default="cg"
         As in ``MatrixFactorization``; ``"sgd"`` is not distributed.

@@ -2,11 +2,11 @@
 and item blocks that stay on the workers, and the ALS epochs run as tasks between
 them, driven by the library's one epoch loop.
 
-Each side is cut into as many blocks as the cluster has threads, contiguous ranges
-of codes of about equal work, and every task of a block runs on that block's
-worker, on one thread. A half-step of a side sends each of its blocks, from each
-block of the other side, only the rows its ratings name (the in- and out-blocks of
-Spark's ALS), then solves the block's rows with the local fit's row solves.
+Each side is cut into one block per worker, contiguous ranges of codes of about
+equal work, and every task of a block runs on that block's worker, on its threads.
+A half-step of a side sends each of its blocks, from each block of the other side,
+only the rows its ratings name (the in- and out-blocks of Spark's ALS), then solves
+the block's rows with the local fit's row solves.
 """
 
 from collections.abc import Callable, Sequence
@@ -33,15 +33,21 @@ _FAN_IN = 8  # partitions' summaries combined per task of a tree reduction
 SIDES = ("user", "item")
 
 
-def _on_one_thread(function: Callable, *args):
-    # A task has one of its worker's threads: numba's kernels must not start more.
-    with numba_threads(1, single_blas_thread=True):
+def _on_threads(n_threads: int, function: Callable, *args):
+    # A block's task has its worker's threads, and numba's kernels use just those.
+    with numba_threads(n_threads, single_blas_thread=True, budget=False):
         return function(*args)
 
 
 class Placement:
-    """Where the blocks go: one slot per thread of the cluster, workers taking
-    turns, and every task of block ``b`` on slot ``b``'s worker."""
+    """Where the blocks go: one block of each side per worker, and every task of
+    block ``b`` on worker ``b``, on that worker's threads.
+
+    One block per worker rather than per thread: a worker then receives each row
+    of the other side once per half-step, whatever its number of threads, and a
+    half-step takes a number of tasks quadratic in the number of workers, not of
+    threads.
+    """
 
     def __init__(self, client):
         self.client = client
@@ -50,28 +56,24 @@ class Placement:
             raise ValueError(
                 "The Dask cluster has no workers: start some before fitting."
             )
-        threads = {address: info["nthreads"] for address, info in workers.items()}
-        self.slots = [
-            address
-            for turn in range(max(threads.values()))
-            for address in sorted(threads)
-            if threads[address] > turn
-        ]
+        self.workers = sorted(workers)
+        self.threads = [workers[address]["nthreads"] for address in self.workers]
 
-    def on(self, slot: int, function: Callable, *args):
-        """Run ``function(*args)`` on slot ``slot``'s worker, on one thread
-        (futures among the arguments are fetched there)."""
+    def on(self, block: int, function: Callable, *args):
+        """Run ``function(*args)`` on block ``block``'s worker (futures among the
+        arguments are fetched there)."""
         return self.client.submit(
-            _on_one_thread,
+            _on_threads,
+            self.threads[block],
             function,
             *args,
-            workers=[self.slots[slot % len(self.slots)]],
+            workers=[self.workers[block]],
             allow_other_workers=False,
             pure=False,
         )
 
     def anywhere(self, function: Callable, *args):
-        return self.client.submit(_on_one_thread, function, *args, pure=False)
+        return self.client.submit(_on_threads, 1, function, *args, pure=False)
 
     def tree(self, futures: list, combine: Callable, *args):
         """Combine ``futures`` by ``combine(list, *args)`` in a tree of tasks; return
@@ -192,7 +194,7 @@ def layout(placement: Placement, parts: list, n_components: int) -> Layout:
         for part in parts
     ]
     del parts, scattered
-    n_blocks = len(placement.slots)
+    n_blocks = len(placement.workers)
     bounds, blocks = {}, {}
     for side in SIDES:
         counts = placement.tree(
@@ -218,6 +220,7 @@ def layout(placement: Placement, parts: list, n_components: int) -> Layout:
                 standardisation.global_mean,
                 standardisation.rating_scale,
                 n_components,
+                4 * placement.threads[b],  # as the local fit chunks per thread
                 *[placement.anywhere(getitem, pieces, b) for pieces in cut],
             )
             for b in range(bounds[side].shape[0] - 1)

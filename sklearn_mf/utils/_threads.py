@@ -89,7 +89,11 @@ def _prefer_passive_waiting() -> None:
 
 @contextmanager
 def numba_threads(
-    n_jobs: int | None, *, single_blas_thread: bool = False, work: int | None = None
+    n_jobs: int | None,
+    *,
+    single_blas_thread: bool = False,
+    work: int | None = None,
+    budget: bool = True,
 ) -> Iterator[int]:
     """Run the block with numba's thread count set from ``n_jobs``, then restore it.
 
@@ -101,10 +105,18 @@ def numba_threads(
     ``predict``), BLAS is held to one thread meanwhile: the NumPy calls between the
     kernels are small, and an idle OpenBLAS pool spins on the CPUs the numba threads
     need.
+
+    ``budget=False`` takes ``n_jobs`` (a positive count) as it is, up to numba's
+    pool, for callers that know their share of the CPUs, such as a task on a Dask
+    worker, which gets the worker's threads whatever ``OMP_NUM_THREADS`` says.
     """
     _prefer_passive_waiting()
     previous = numba.get_num_threads()
-    n_threads = effective_threads(n_jobs)
+    n_threads = (
+        effective_threads(n_jobs)
+        if budget
+        else max(1, min(n_jobs, numba.config.NUMBA_NUM_THREADS))
+    )
     if work is not None:
         n_threads = max(1, min(n_threads, work // MIN_WORK_PER_THREAD))
     numba.set_num_threads(n_threads)
