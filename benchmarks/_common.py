@@ -47,6 +47,11 @@ MAX_SYNTHETIC_DENSITY = 0.1
 SYNTHETIC_USERS_PER_RATING = 1 / 160
 SYNTHETIC_ITEMS_PER_RATING = 1 / 270
 
+# The planted problem of the scale runs (kernels.py, distributed.py): 160,000 users x
+# 60,000 items at 25M ratings; smaller sizes keep its ratings per user and per item.
+SCALE_USERS_PER_RATING = 160_000 / 25e6
+SCALE_ITEMS_PER_RATING = 60_000 / 25e6
+
 Split = tuple[np.ndarray, np.ndarray]
 
 
@@ -110,6 +115,24 @@ def load_dataset(dataset: str) -> tuple[pd.DataFrame, pd.Series]:
         rating_range=(1.0, 5.0),
         as_frame=True,
         random_state=0,
+    )
+    return X, y
+
+
+def scale_shape(n_ratings: int) -> tuple[int, int]:
+    """Users and items of the planted scale problem of ``n_ratings`` ratings."""
+    return (
+        round(n_ratings * SCALE_USERS_PER_RATING),
+        round(n_ratings * SCALE_ITEMS_PER_RATING),
+    )
+
+
+def scale_ratings(n_ratings: int) -> tuple[np.ndarray, np.ndarray]:
+    """X (user, item ids; int64) and y of the planted scale problem: ``make_ratings``
+    with its defaults (rank 5, noise 0.5) and ``random_state=0``."""
+    n_users, n_items = scale_shape(n_ratings)
+    X, y, _ = make_ratings(
+        n_users=n_users, n_items=n_items, n_ratings=n_ratings, random_state=0
     )
     return X, y
 
@@ -241,6 +264,23 @@ def maxrss_mib(who: int = resource.RUSAGE_SELF) -> float:
     peak = resource.getrusage(who).ru_maxrss
     # ru_maxrss is in KiB on Linux, in bytes on macOS.
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+def memory_kib(field: str) -> int:
+    """A memory figure of this process from /proc/self/status (Linux), in KiB:
+    ``VmRSS`` (resident now), ``VmHWM`` (peak resident, which writing 5 to
+    /proc/self/clear_refs resets to the current resident memory)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def reset_peak_memory() -> None:
+    """Reset this process's ``VmHWM`` to its current resident memory (Linux)."""
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
 
 
 def git_state() -> dict[str, Any]:

@@ -27,6 +27,10 @@ from _common import (
     environment,
     header_line,
     load_dataset,
+    memory_kib,
+    reset_peak_memory,
+    scale_ratings,
+    scale_shape,
     silence_expected_warnings,
     splits_for,
     synthetic_size,
@@ -34,7 +38,6 @@ from _common import (
 )
 
 from sklearn_mf import MatrixFactorization
-from sklearn_mf.datasets import make_ratings
 
 PACKAGES = ("sklearn-mf", "numpy", "numba", "scikit-learn")
 DEFAULT_OUT = RESULTS / "kernels"
@@ -63,11 +66,6 @@ THREAD_PARAMS: dict[str, dict[str, Any]] = {
     },
     "sgd @ Surprise SVD": peers.AT_SURPRISE_SVD,
 }
-
-# The 25M point is the issue's: 160,000 users x 60,000 items. Smaller sizes keep its
-# ratings per user and per item.
-SCALE_USERS_PER_RATING = 160_000 / 25e6
-SCALE_ITEMS_PER_RATING = 60_000 / 25e6
 
 
 def fastest_fits(X, y, variants: dict[Any, dict[str, Any]]) -> dict[Any, float]:
@@ -129,36 +127,25 @@ def thread_scaling(X, y) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------------- scale
 
 
-def _memory_kib(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
 def scale_worker(n_ratings: int) -> dict[str, Any]:
     """Generate, then fit the defaults once; memory from /proc (Linux only)."""
-    n_users = round(n_ratings * SCALE_USERS_PER_RATING)
-    n_items = round(n_ratings * SCALE_ITEMS_PER_RATING)
+    # The 25M point is the issue's: 160,000 users x 60,000 items (_common.scale_shape).
+    n_users, n_items = scale_shape(n_ratings)
     start = time.perf_counter()
-    X, y, _ = make_ratings(
-        n_users=n_users, n_items=n_items, n_ratings=n_ratings, random_state=0
-    )
+    X, y = scale_ratings(n_ratings)
     generate_s = time.perf_counter() - start
     MatrixFactorization(max_iter=1).fit(X[:WARMUP_ROWS], y[:WARMUP_ROWS])
-    rss_before = _memory_kib("VmRSS")
-    # Writing 5 to clear_refs resets the peak (VmHWM) to the current RSS, so the
-    # peak read afterwards is the fit's own, not the data generation's.
-    with open("/proc/self/clear_refs", "w") as clear:
-        clear.write("5")
+    rss_before = memory_kib("VmRSS")
+    # Resetting the peak (VmHWM) to the current RSS makes the peak read afterwards
+    # the fit's own, not the data generation's.
+    reset_peak_memory()
     start = time.perf_counter()
     # The default solver at a fixed alpha: every epoch timed is the fit's own (the
     # cost of alpha="auto"'s search is core.py's).
     model = MatrixFactorization(alpha=0.08, random_state=0).fit(X, y)
     fit_s = time.perf_counter() - start
     input_mib = (X.nbytes + y.nbytes) / 2**20
-    fit_peak_mib = (_memory_kib("VmHWM") - rss_before) / 2**10
+    fit_peak_mib = (memory_kib("VmHWM") - rss_before) / 2**10
     return {
         "n_ratings": n_ratings,
         "n_users": n_users,

@@ -13,6 +13,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         'pip install "sklearn-mf[dask]".'
     ) from error
 
+from . import _sizes  # noqa: F401  (registers the sizes of its objects with Dask)
 from ._estimator import DaskMatrixFactorization
 
 __all__ = ["DaskMatrixFactorization"]

@@ -4,7 +4,6 @@ import dataclasses
 import warnings
 from numbers import Real
 
-from dask import delayed
 from distributed import default_client
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -15,7 +14,6 @@ from .._mf import MatrixFactorization
 from .._state import FittedAttribute, freeze
 from ..utils._sklearn import Interval, StrOptions
 from . import _collections, _fit
-from ._parts import validated_part
 
 _UNSUPPORTED = {
     "implicit_feedback": "the implicit sums couple every row with all it rated",
@@ -210,10 +208,9 @@ n_features_in_, feature_names_in_
         metadata = _collections.metadata(X)
         partitions = _collections.aligned_partitions(X, y, sample_weight)
         client = self.client if self.client is not None else default_client()
-        parts = client.compute(
-            [delayed(validated_part)(*partition) for partition in partitions]
+        result = _fit.fit(
+            _fit.Placement(client), partitions, self.get_params(deep=False)
         )
-        result = _fit.fit(_fit.Placement(client), parts, self.get_params(deep=False))
         if not result.converged and self.tol is not None:
             warnings.warn(
                 f"DaskMatrixFactorization stopped after max_iter={self.max_iter} "

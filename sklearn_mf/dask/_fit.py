@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from operator import getitem
 
 import numpy as np
+from dask import delayed
+from distributed import wait
 
 from .._ratings import chunk_bounds
 from .._solvers import (
@@ -423,15 +425,22 @@ class FitResult:
     converged: bool
 
 
-def fit(placement: Placement, parts: list, params: dict) -> FitResult:
+def fit(placement: Placement, partitions: list, params: dict) -> FitResult:
     """Fit ``MatrixFactorization``'s model with the parameters ``params`` (its
-    ``get_params()``, alpha a number, solver "als" or "cg") to the validated
-    partitions ``parts`` (futures)."""
+    ``get_params()``, alpha a number, solver "als" or "cg") to the ratings of
+    ``partitions`` (``(X, y, sample_weight)`` of each, delayed)."""
     n_components = params["n_components"]
     cg_steps = params["cg_steps"] if params["solver"] == "cg" else None
     init_seed = draw_seeds(params["random_state"], 3)[0]  # as the local fit's
-    data = layout(placement, parts, n_components)
-    del parts
+    # The validated partitions are referenced here only, and freed once the blocks
+    # hold their ratings.
+    data = layout(
+        placement,
+        placement.client.compute(
+            [delayed(_parts.validated_part)(*partition) for partition in partitions]
+        ),
+        n_components,
+    )
     trainer = DistributedALS(
         placement,
         data,
@@ -462,6 +471,7 @@ def fit(placement: Placement, parts: list, params: dict) -> FitResult:
         placement.on(b, _blocks.history, block, scale, model.coef)
         for b, block in enumerate(data.blocks["user"])
     ]
+    wait(history)  # before the blocks go, and so that errors surface here
     state = FittedState(
         users=SideState(data.ids["user"], model.user_bias, model.user_factors),
         items=SideState(data.ids["item"], model.item_bias, model.item_factors),
