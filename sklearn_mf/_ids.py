@@ -250,8 +250,22 @@ def lookup_codes(known: np.ndarray, ids: np.ndarray) -> np.ndarray:
 def _sorted_lookup(known: np.ndarray, ids: np.ndarray) -> np.ndarray:
     if known.size == 0:
         return np.full(ids.shape[0], UNKNOWN, dtype=np.int32)
+    if known.dtype.kind == "i" and int(known[-1]) - int(known[0]) < 4 * known.size:
+        return _dense_lookup(known, ids)
     pos = np.minimum(np.searchsorted(known, ids), known.size - 1)
     return np.where(known[pos] == ids, pos, UNKNOWN).astype(np.int32)
+
+
+def _dense_lookup(known: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    # Integer ids numbered about densely (as encode_ids's fast path takes them) are
+    # looked up in a table of codes: linear time, where a binary search is not.
+    low = known[0]
+    code_of = np.full(int(known[-1]) - int(low) + 1, UNKNOWN, dtype=np.int32)
+    code_of[known - low] = np.arange(known.size, dtype=np.int32)
+    inside = (ids >= low) & (ids <= known[-1])
+    codes = np.full(ids.shape[0], UNKNOWN, dtype=np.int32)
+    codes[inside] = code_of[ids[inside] - low]
+    return codes
 
 
 def _lookup_across_dtypes(known: np.ndarray, ids: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from ._kernels._sort import (
     scatter_ratings_by_key,
 )
 from ._kernels._types import Ratings
+from ._sums import exact_sum
 
 
 def _key_bounds(keys: np.ndarray, n_keys: int) -> np.ndarray:
@@ -247,7 +248,10 @@ class RatingData:
 
     @cached_property
     def total_weight(self) -> float:
-        return float(np.sum(self.weight))
+        """The sum of the weights, exactly rounded (the same in any order)."""
+        if is_unit_weights(self.weight):
+            return float(self.n_ratings)
+        return exact_sum(self.weight)
 
     def feature_term(self, coef: np.ndarray) -> np.ndarray:
         """Per-rating contribution of the side features (zeros when there are none)."""

@@ -5,6 +5,7 @@ import numpy as np
 
 from ._ids import encode_ids, id_seeds
 from ._ratings import RatingData, is_unit_weights
+from ._sums import ExactSum, exact_sum
 from .utils._validation import RatingInput
 
 
@@ -18,21 +19,38 @@ def mean_positive_weight(sample_weight: np.ndarray) -> float:
     if is_unit_weights(sample_weight):
         return 1.0
     positive = sample_weight[sample_weight > 0]
-    return float(positive.sum() / positive.shape[0])
+    return exact_sum(positive) / positive.shape[0]
 
 
-def rating_spread(y: np.ndarray, mean: float, weight: np.ndarray) -> float:
-    """Weighted standard deviation of the ratings ``y`` around ``mean``; 1.0 when
-    they are all equal, so that standardising by it never divides by zero."""
-    deviation = y - mean
-    # Scaled by the largest deviation first, so that squares of huge ratings do not
-    # overflow.
-    largest = float(np.max(np.abs(deviation), where=weight > 0, initial=0.0))
-    if largest == 0.0:
-        return 1.0
-    return largest * float(
-        np.sqrt(np.average((deviation / largest) ** 2, weights=weight))
-    )
+def weight_total(weight: np.ndarray) -> float:
+    """The sum of the (relative) weights, exactly rounded."""
+    return float(weight.shape[0]) if is_unit_weights(weight) else exact_sum(weight)
+
+
+def spread(largest: np.ndarray, squares: np.ndarray, total: float) -> np.ndarray:
+    """A weighted standard deviation from the largest absolute deviation
+    ``largest`` and the weighted sum ``squares`` of the squared deviations in units
+    of it (where ``largest`` is 0, ``squares`` must be of deviations in units of 1);
+    0 where all deviations are. Elementwise, for one column or several."""
+    unit = np.where(largest > 0, largest, 1.0)
+    return unit * np.sqrt(squares / total)
+
+
+def largest_deviations(values: np.ndarray, mean, weight: np.ndarray) -> np.ndarray:
+    """The largest absolute deviation of ``values`` from ``mean`` (per column of a
+    2-D array) among the rows of positive weight; 0 when there are none."""
+    where = weight > 0 if values.ndim == 1 else (weight > 0)[:, None]
+    return np.max(np.abs(values - mean), axis=0, initial=0.0, where=where)
+
+
+def squared_deviations(
+    values: np.ndarray, mean, largest: np.ndarray, weight: np.ndarray
+) -> ExactSum:
+    """The weighted sum of the squared deviations of ``values`` from ``mean`` in
+    units of ``largest`` (1 where it is 0), so that squares of huge or tiny values
+    neither overflow nor underflow."""
+    unit = np.where(largest > 0, largest, 1.0)
+    return ExactSum.of(((values - mean) / unit) ** 2, weight)
 
 
 class TrainingSet:
@@ -54,8 +72,16 @@ class TrainingSet:
             else sample_weight / self.weight_scale
         )
         self.y = y
-        self.global_mean = float(np.average(y, weights=self.weight))
-        self.rating_scale = rating_spread(y, self.global_mean, self.weight)
+        # Exact sums: the same statistics for the rows in any order or partition.
+        total = weight_total(self.weight)
+        self.global_mean = exact_sum(y, self.weight) / total
+        largest = largest_deviations(y, self.global_mean, self.weight)
+        scale = spread(
+            largest,
+            squared_deviations(y, self.global_mean, largest, self.weight).value(),
+            total,
+        )
+        self.rating_scale = float(scale) if scale > 0 else 1.0
         rated = self.weight > 0
         self.rating_range = (
             float(np.min(y, where=rated, initial=np.inf)),
@@ -65,17 +91,18 @@ class TrainingSet:
         # on every column alike and integer weights equal repeated rows.
         features = ratings.features
         weight = self.weight
-        self.feature_mean = features.T @ weight / weight.sum()
-        centred = features - self.feature_mean
-        # Scaled by each column's largest deviation first, as in rating_spread, so
-        # that squares of tiny (or huge) values neither underflow nor overflow.
-        largest = np.max(
-            np.abs(centred), axis=0, initial=0.0, where=weight[:, None] > 0
+        self.feature_mean = exact_sum(features, weight) / total
+        feature_largest = largest_deviations(features, self.feature_mean, weight)
+        scale = spread(
+            feature_largest,
+            squared_deviations(
+                features, self.feature_mean, feature_largest, weight
+            ).value(),
+            total,
         )
-        unit = np.where(largest > 0, largest, 1.0)
-        scale = unit * np.sqrt(((centred / unit) ** 2).T @ weight / weight.sum())
         self.constant_features = scale == 0
         self.feature_scale = np.where(self.constant_features, 1.0, scale)
+        centred = features - self.feature_mean
         self.features = np.ascontiguousarray(centred / self.feature_scale)
 
     @property

@@ -376,3 +376,20 @@ def test_a_zero_dimensional_x_names_x(ratings):
     model = _model().fit(X, y)
     with pytest.raises(ValueError, match="Expected a 2D array for X"):
         model.predict(np.array(5))
+
+
+@pytest.mark.parametrize("solver", ["cg", "als", "sgd"])
+def test_the_rows_in_any_order_give_the_same_model(solver):
+    # The global mean and spread are exactly rounded sums: a mean one unit in the
+    # last place away moves a fit whose factors are read in float32 by far more.
+    X, y, _ = make_ratings(n_users=80, n_items=60, n_ratings=1500, random_state=4)
+    X, keep = np.unique(X, axis=0, return_index=True)  # no repeated pairs: their
+    y = y[keep]  # order within a row is the input's
+    weight = np.random.default_rng(0).uniform(0.1, 3.0, y.shape[0])
+    order = np.random.default_rng(1).permutation(y.shape[0])
+    params = dict(n_components=4, alpha=0.1, max_iter=5, solver=solver, random_state=0)
+    model = MatrixFactorization(**params).fit(X, y, weight)
+    shuffled = MatrixFactorization(**params).fit(X[order], y[order], weight[order])
+    assert shuffled.global_mean_ == model.global_mean_
+    assert shuffled.rating_scale_ == model.rating_scale_
+    np.testing.assert_array_equal(shuffled.predict(X), model.predict(X))

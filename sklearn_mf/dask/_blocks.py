@@ -10,12 +10,13 @@ rows that they name: a half-step receives exactly those rows' biases and vectors
 from the blocks that hold them, in that order.
 """
 
+import dataclasses
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
-from .._ids import id_seeds
+from .._ids import encode_ids, id_seeds
 from .._ratings import RatingData, SideIndex, is_unit_weights, unit_weights
 from .._solvers import (
     Penalty,
@@ -55,6 +56,28 @@ class Block:
         return self.index.target - self.features @ coef
 
 
+def gathered(*pieces: Encoded) -> Encoded:
+    """A block's pieces of every partition as one, in the partitions' order.
+
+    A task of its own, before :func:`block`: the pieces are freed once it ends, so
+    that they and the block's index are never in memory together."""
+    weights = [piece.weight for piece in pieces]
+    return Encoded(
+        np.concatenate([piece.user_codes for piece in pieces]),
+        np.concatenate([piece.item_codes for piece in pieces]),
+        np.concatenate([piece.y for piece in pieces]),
+        None
+        if all(weight is None for weight in weights)
+        else np.concatenate(
+            [
+                np.ones(piece.y.shape[0]) if weight is None else weight
+                for piece, weight in zip(pieces, weights, strict=True)
+            ]
+        ),
+        np.concatenate([piece.features for piece in pieces]),
+    )
+
+
 def block(
     side: str,
     first: int,
@@ -63,46 +86,43 @@ def block(
     rating_scale: float,
     n_components: int,
     n_chunks: int,
-    *pieces: Encoded,
+    ratings: Encoded,
 ) -> Block:
-    """The block of ``side``'s rows ``first:stop`` from its pieces of every
-    partition, in the partitions' order (so that each row's ratings come in the
-    order the local fit puts them: by the other side's code, ties in input order).
-    Its half-steps split the rows into ``n_chunks`` chunks of work for threads."""
-    users = np.concatenate([piece.user_codes for piece in pieces])
-    items = np.concatenate([piece.item_codes for piece in pieces])
-    own, other = (users, items) if side == "user" else (items, users)
-    needed, positions = np.unique(other, return_inverse=True)
-    own = (own - first).astype(np.int32)
-    positions = positions.astype(np.int32)
-    n = own.shape[0]
-    weight = (
-        unit_weights(n)
-        if all(piece.weight is None for piece in pieces)
-        else np.concatenate(
-            [np.ones(p.y.shape[0]) if p.weight is None else p.weight for p in pieces]
-        )
+    """The block of ``side``'s rows ``first:stop`` from its ``ratings`` (gathered
+    in the partitions' order, so that each row's ratings come in the order the local
+    fit puts them: by the other side's code, ties in input order). Its half-steps
+    split the rows into ``n_chunks`` chunks of work for threads."""
+    own, other = (
+        (ratings.user_codes, ratings.item_codes)
+        if side == "user"
+        else (ratings.item_codes, ratings.user_codes)
     )
-    features = np.concatenate([piece.features for piece in pieces])
-    y = np.concatenate([piece.y for piece in pieces])
-    codes = (own, positions) if side == "user" else (positions, own)
-    n_rows = stop - first
+    # The other side's codes are ids like any: encoded in linear time when dense.
+    needed, positions = encode_ids(other)
+    own = (own - first).astype(np.int32)
+    features = ratings.features
+    # Grouped as the local fit's "by_user" groups its users, whichever the side:
+    # by row, each row's ratings by the other side's code, ties in input order. For
+    # items that is the order of the local "by_item", built here without the
+    # users' index it is regrouped from there.
     data = RatingData(
-        *codes,
-        y,
+        own,
+        positions,
+        ratings.y,
         global_mean,
         rating_scale,
-        weight,
+        unit_weights(own.shape[0]) if ratings.weight is None else ratings.weight,
         features,
-        *((n_rows, needed.shape[0]) if side == "user" else (needed.shape[0], n_rows)),
+        stop - first,
+        needed.shape[0],
         n_components,
         n_chunks,
     )
-    index = data.by_user if side == "user" else data.by_item
-    row_weight = data.user_weight if side == "user" else data.item_weight
-    return Block(
-        first, index, needed.astype(np.int32), features[index.order], row_weight
-    )
+    index = data.by_user
+    features = features[index.order]
+    # The block reads its ratings in this order only: the positions can go.
+    index = dataclasses.replace(index, order=np.zeros(0, dtype=np.int32))
+    return Block(first, index, needed.astype(np.int32), features, data.user_weight)
 
 
 def starting_rows(

@@ -92,7 +92,7 @@ n_features_in_, feature_names_in_
     >>> from sklearn_mf.datasets import make_ratings
     >>> X, y, _ = make_ratings(n_users=60, n_items=40, n_ratings=900, random_state=0)
     >>> cluster = LocalCluster(
-    ...     n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ...     n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
     ... )
     >>> client = Client(cluster)
     >>> X, y = dd.from_array(X, chunksize=300), dd.from_array(y, chunksize=300)

@@ -9,6 +9,9 @@ only the rows its ratings name (the in- and out-blocks of Spark's ALS), then sol
 the block's rows with the local fit's row solves.
 """
 
+import dataclasses
+import functools
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import getitem
@@ -27,6 +30,8 @@ from .._solvers import (
     train,
 )
 from .._state import FittedState, RatingHistory, SideState
+from .._sums import ExactSum
+from .._training_set import spread
 from ..utils._random import draw_seeds
 from ..utils._threads import numba_threads
 from . import _blocks, _parts
@@ -37,7 +42,9 @@ SIDES = ("user", "item")
 
 def _on_threads(n_threads: int, function: Callable, *args):
     # A block's task has its worker's threads, and numba's kernels use just those.
-    with numba_threads(n_threads, single_blas_thread=True, budget=False):
+    # (BLAS is left alone: the tasks' few NumPy products are small, and a worker's
+    # nanny starts it with one BLAS thread.)
+    with numba_threads(n_threads, budget=False):
         return function(*args)
 
 
@@ -53,7 +60,10 @@ class Placement:
 
     def __init__(self, client):
         self.client = client
-        workers = client.scheduler_info(n_workers=-1)["workers"]
+        try:
+            workers = client.scheduler_info(n_workers=-1)["workers"]
+        except TypeError:  # distributed before 2025: all workers, no argument
+            workers = client.scheduler_info()["workers"]
         if not workers:
             raise ValueError(
                 "The Dask cluster has no workers: start some before fitting."
@@ -118,55 +128,56 @@ class Layout:
         return self.ids[side].shape[0]
 
 
+def _total(partials: list) -> ExactSum:
+    return functools.reduce(operator.add, partials)
+
+
 def _standardisation(placement: Placement, parts: list) -> tuple:
-    """``(standardisation, rating range, total relative weight)`` of the ratings."""
-    moments = placement.client.gather(
-        [placement.anywhere(_parts.moments, part) for part in parts]
-    )
-    weight = sum(m.weight for m in moments)
+    """``(standardisation, rating range, total relative weight)`` of the ratings:
+    ``TrainingSet``'s statistics from the same exactly rounded sums, in four passes
+    over the partitions (each needs the last one's result)."""
+
+    def each(function, *args) -> list:
+        return placement.client.gather(
+            [placement.anywhere(function, part, *args) for part in parts]
+        )
+
+    moments = each(_parts.weight_moments)
+    if sum(m.n_ratings for m in moments) == 0:
+        raise ValueError("X has no ratings: every partition is empty.")
     n_positive = sum(m.n_positive for m in moments)
     if n_positive == 0:
         raise ValueError("sample_weight must have a positive entry; all are zero.")
-    weighted = any(m.weighted for m in moments)
     weight_scale = (
-        sum(m.positive_weight for m in moments) / n_positive if weighted else 1.0
+        _total([m.positive_weight for m in moments]).value() / n_positive
+        if any(m.weighted for m in moments)
+        else 1.0
     )
-    feature_mean = _sum([m.weighted_features for m in moments]) / weight
-    first = _parts.Standardisation(
-        weight_scale,
-        sum(m.weighted_rating for m in moments) / weight,
-        1.0,
-        feature_mean,
-        np.ones_like(feature_mean),
-    )
-    spreads = placement.client.gather(
-        [placement.anywhere(_parts.spread, part, first) for part in parts]
-    )
-    total_weight = weight / weight_scale
-    rating_scale = float(
-        _parts.combined_scale(
-            np.array([s.largest for s in spreads]),
-            np.array([s.squares for s in spreads]),
-            total_weight,
-        )
-    )
-    feature_scale = _parts.combined_scale(
-        np.array([s.feature_largest for s in spreads]),
-        np.array([s.feature_squares for s in spreads]),
-        total_weight,
-    )
+    standardisation = _parts.Standardisation(weight_scale)
+    sums = each(_parts.sums, standardisation)
+    total = _total([s.weight for s in sums]).value()
     standardisation = _parts.Standardisation(
         weight_scale,
-        first.global_mean,
-        rating_scale if rating_scale > 0 else 1.0,
-        feature_mean,
-        np.where(feature_scale > 0, feature_scale, 1.0),
+        _total([s.rating for s in sums]).value() / total,
+        feature_mean=_total([s.features for s in sums]).value() / total,
     )
-    rating_range = (
-        min(m.low for m in moments),
-        max(m.high for m in moments),
+    largest = [
+        np.max(values, axis=0)
+        for values in zip(*each(_parts.largest, standardisation), strict=True)
+    ]
+    squares = [
+        _total(list(values)).value()
+        for values in zip(*each(_parts.squares, standardisation, largest), strict=True)
+    ]
+    rating_scale = spread(largest[0], squares[0], total)
+    feature_scale = spread(largest[1], squares[1], total)
+    standardisation = dataclasses.replace(
+        standardisation,
+        rating_scale=float(rating_scale) if rating_scale > 0 else 1.0,
+        feature_scale=np.where(feature_scale == 0, 1.0, feature_scale),
     )
-    return standardisation, rating_range, total_weight
+    rating_range = (min(m.low for m in moments), max(m.high for m in moments))
+    return standardisation, rating_range, total
 
 
 def layout(placement: Placement, parts: list, n_components: int) -> Layout:
@@ -223,10 +234,17 @@ def layout(placement: Placement, parts: list, n_components: int) -> Layout:
                 standardisation.rating_scale,
                 n_components,
                 4 * placement.threads[b],  # as the local fit chunks per thread
-                *[placement.anywhere(getitem, pieces, b) for pieces in cut],
+                placement.on(
+                    b,
+                    _blocks.gathered,
+                    *[placement.anywhere(getitem, pieces, b) for pieces in cut],
+                ),
             )
             for b in range(bounds[side].shape[0] - 1)
         ]
+        del cut
+        # One side at a time: the memory of a fit peaks while a block is built.
+        wait(blocks[side])
     return Layout(ids, standardisation, rating_range, total_weight, bounds, blocks)
 
 

@@ -3,12 +3,15 @@ it, summarise it (distinct ids, weighted moments), and cut it into the pieces th
 the user and item blocks gather. NumPy only; ``_fit.py`` submits these."""
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from .._ids import canonical_ids, encode_ids, lookup_codes
 from .._mf import MatrixFactorization
-from .._ratings import is_unit_weights
+from .._ratings import is_unit_weights, unit_weights
+from .._sums import ExactSum
+from .._training_set import largest_deviations, squared_deviations
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,20 @@ class Part:
 
 
 def validated_part(X, y, sample_weight) -> Part:
-    """Validate one partition as ``MatrixFactorization.fit`` validates its input."""
+    """Validate one partition as ``MatrixFactorization.fit`` validates its input.
+
+    An empty partition (Dask DataFrames often have some, after a filter) is no
+    ratings rather than an error."""
+    if len(X) == 0 and y is not None and len(y) == 0:
+        n_features = max(np.shape(X)[1] - 2, 0) if np.ndim(X) == 2 else 0
+        empty_ids = np.zeros(0, dtype=np.int64)
+        return Part(
+            empty_ids,
+            empty_ids,
+            np.zeros((0, n_features)),
+            np.zeros(0),
+            None if sample_weight is None else np.zeros(0),
+        )
     ratings, y, weight, _ = MatrixFactorization()._validate_fit_input(
         X, y, sample_weight
     )
@@ -44,100 +60,95 @@ def distinct_ids(ids: list[np.ndarray], name: str) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Moments:
-    """The sums of one partition from which a fit's weight scale, global mean,
-    rating range and feature means follow (weights as given)."""
+class WeightMoments:
+    """What one partition tells of the weights and the rating range: whether it
+    had sample weights, the exact sum and the number of its positive weights, and
+    its least and greatest rating of positive weight."""
 
     n_ratings: int
-    weighted: bool  # whether sample weights were given
-    positive_weight: float  # sum of the positive weights
+    weighted: bool
+    positive_weight: ExactSum
     n_positive: int
-    weight: float
-    weighted_rating: float
-    low: float  # least and greatest rating of positive weight
+    low: float
     high: float
-    weighted_features: np.ndarray
 
 
-def moments(part: Part) -> Moments:
-    n = part.y.shape[0]
-    weight = np.ones(n) if part.weight is None else part.weight
+def _weight(part: Part) -> np.ndarray:
+    return unit_weights(part.y.shape[0]) if part.weight is None else part.weight
+
+
+def weight_moments(part: Part) -> WeightMoments:
+    weight = _weight(part)
     rated = weight > 0
-    return Moments(
-        n,
+    return WeightMoments(
+        part.y.shape[0],
         part.weight is not None,
-        float(weight[rated].sum()),
+        ExactSum.of(weight[rated]),
         int(rated.sum()),
-        float(weight.sum()),
-        float(weight @ part.y),
         float(np.min(part.y, where=rated, initial=np.inf)),
         float(np.max(part.y, where=rated, initial=-np.inf)),
-        part.features.T @ weight,
     )
 
 
 @dataclass(frozen=True)
 class Standardisation:
     """How a fit turns ratings, weights and features into the solvers' units (see
-    ``TrainingSet``): relative weights ``w / weight_scale``, targets
-    ``(y - global_mean) / rating_scale``, features ``(x - feature_mean) /
-    feature_scale``."""
+    ``TrainingSet``, whose exactly rounded sums these are): relative weights
+    ``w / weight_scale``, targets ``(y - global_mean) / rating_scale``, features
+    ``(x - feature_mean) / feature_scale``. The means and scales are None until
+    known: each takes one pass over the partitions."""
 
     weight_scale: float
-    global_mean: float
-    rating_scale: float
-    feature_mean: np.ndarray
-    feature_scale: np.ndarray
+    global_mean: float | None = None
+    rating_scale: float | None = None
+    feature_mean: np.ndarray | None = None
+    feature_scale: np.ndarray | None = None
 
-    def weight(self, part: Part) -> np.ndarray | None:
+    def weight(self, part: Part) -> np.ndarray:
         if part.weight is None or self.weight_scale == 1.0:
-            return part.weight
+            return _weight(part)
         return part.weight / self.weight_scale
 
 
-@dataclass(frozen=True)
-class Spread:
-    """One partition's largest absolute deviation from the mean, of the ratings and
-    of each feature column, and the weighted sum of squared deviations in units of
-    it (so that no square overflows; see ``rating_spread``)."""
+class Sums(NamedTuple):
+    """One partition's exact sums: of the relative weights, of the weighted ratings
+    and of each weighted feature column."""
 
-    largest: float
-    squares: float
-    feature_largest: np.ndarray
-    feature_squares: np.ndarray
+    weight: ExactSum
+    rating: ExactSum
+    features: ExactSum
 
 
-def spread(part: Part, standardisation: Standardisation) -> Spread:
-    """The spread of ``part`` around the means of ``standardisation`` (whose scales
-    are not known yet)."""
+def sums(part: Part, standardisation: Standardisation) -> Sums:
     weight = standardisation.weight(part)
-    if weight is None:
-        weight = np.ones(part.y.shape[0])
-    rated = weight > 0
-    deviation = part.y - standardisation.global_mean
-    largest = float(np.max(np.abs(deviation), where=rated, initial=0.0))
-    unit = largest if largest > 0 else 1.0
-    centred = part.features - standardisation.feature_mean
-    feature_largest = np.max(np.abs(centred), axis=0, initial=0.0, where=rated[:, None])
-    feature_unit = np.where(feature_largest > 0, feature_largest, 1.0)
-    return Spread(
-        largest,
-        float(weight @ (deviation / unit) ** 2),
-        feature_largest,
-        ((centred / feature_unit) ** 2).T @ weight,
+    return Sums(
+        ExactSum.of(weight),
+        ExactSum.of(part.y, weight),
+        ExactSum.of(part.features, weight),
     )
 
 
-def combined_scale(
-    largest: np.ndarray, squares: np.ndarray, total_weight: float
-) -> np.ndarray:
-    """The weighted standard deviation from the partitions' :class:`Spread` parts
-    (``largest`` and ``squares`` stacked along axis 0): 0 where all deviations are."""
-    overall = largest.max(axis=0)
-    unit = np.where(overall > 0, overall, 1.0)
-    part_unit = np.where(largest > 0, largest, 1.0)
-    return unit * np.sqrt(
-        ((part_unit / unit) ** 2 * squares).sum(axis=0) / total_weight
+def largest(part: Part, standardisation: Standardisation) -> tuple:
+    """The largest absolute deviations of the ratings and of each feature column
+    from their means, in one partition."""
+    weight = standardisation.weight(part)
+    return (
+        largest_deviations(part.y, standardisation.global_mean, weight),
+        largest_deviations(part.features, standardisation.feature_mean, weight),
+    )
+
+
+def squares(
+    part: Part, standardisation: Standardisation, largest: tuple
+) -> tuple[ExactSum, ExactSum]:
+    """One partition's weighted sums of squared deviations, in units of the
+    largest deviations over all partitions."""
+    weight = standardisation.weight(part)
+    return (
+        squared_deviations(part.y, standardisation.global_mean, largest[0], weight),
+        squared_deviations(
+            part.features, standardisation.feature_mean, largest[1], weight
+        ),
     )
 
 
@@ -177,7 +188,7 @@ def encoded(
         lookup_codes(users, part.users),
         lookup_codes(items, part.items),
         part.y,
-        standardisation.weight(part),
+        None if part.weight is None else standardisation.weight(part),
         features,
     )
 

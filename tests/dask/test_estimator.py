@@ -83,6 +83,21 @@ def test_arrays_without_weights_or_features_give_the_same_model(client):
     assert model.n_features_in_ == 2 and not hasattr(model, "feature_names_in_")
 
 
+@pytest.mark.parametrize("solver", ["cg", "als"])
+def test_without_features_the_model_is_bit_identical(client, ratings, solver):
+    # Only the coefficient step (with features) adds its sums block by block; the
+    # statistics are exactly rounded sums, the row solves the local fit's own.
+    frame, y, weight = ratings
+    frame = frame[["user", "item"]]
+    local = MatrixFactorization(solver=solver, **PARAMS).fit(frame, y, weight)
+    model = DaskMatrixFactorization(solver=solver, **PARAMS).fit(
+        *_frames(frame, y, weight, 3)
+    )
+    for name in ("global_mean_", "rating_scale_", "user_factors_", "item_bias_"):
+        np.testing.assert_array_equal(getattr(model, name), getattr(local, name))
+    np.testing.assert_array_equal(model.to_local().predict(frame), local.predict(frame))
+
+
 def test_to_local_recommends_folds_in_and_pickles(client, ratings):
     frame, y, weight = ratings
     local = MatrixFactorization(**PARAMS).fit(frame, y, weight)
@@ -182,7 +197,7 @@ def test_the_local_model_for_any_number_of_workers(ratings, n_workers, threads):
             n_workers=n_workers,
             threads_per_worker=threads,
             processes=False,
-            dashboard_address=None,
+            dashboard_address=":0",
         ) as cluster,
         Client(cluster, set_as_default=False) as own,
     ):
@@ -195,3 +210,22 @@ def test_the_local_model_for_any_number_of_workers(ratings, n_workers, threads):
     np.testing.assert_allclose(
         model.item_factors_, local.item_factors_, rtol=0, atol=TOLERANCE
     )
+
+
+def test_empty_partitions_are_no_ratings(client, ratings):
+    frame, y, weight = ratings
+    cut = len(y) // 3  # rows of the first of four partitions only
+    local = MatrixFactorization(**PARAMS).fit(frame[:cut], y[:cut], weight[:cut])
+
+    def first_rows(collection, stop):
+        return collection.map_partitions(lambda part: part[part.index < stop])
+
+    X, dy, dweight = _frames(frame, y, weight, 4)
+    model = DaskMatrixFactorization(**PARAMS).fit(
+        first_rows(X, cut), first_rows(dy, cut), first_rows(dweight, cut)
+    )
+    np.testing.assert_allclose(
+        model.user_factors_, local.user_factors_, rtol=0, atol=TOLERANCE
+    )
+    with pytest.raises(ValueError, match="no ratings"):
+        DaskMatrixFactorization(**PARAMS).fit(first_rows(X, 0), first_rows(dy, 0))

@@ -1,0 +1,71 @@
+"""Exactly rounded sums: the same float for the same values in any order or split.
+
+A float64 ``x`` is an integer mantissa ``m`` (``|m| < 2**53``) times a power of two;
+its mantissa is added to the int64 bin of that power, so the bins hold the sum
+exactly, whatever the order of the values. Every ``_NORMALISE_EVERY`` values, each
+touched bin keeps a remainder of less than 2**31 and carries the rest 32 bins up (one unit there
+is ``2**32`` units here), which keeps every bin far from overflow. The Python layer
+adds bins of several arrays (partitions of a Dask fit) and rounds the total once.
+No fast-math flags: the decomposition must be exact.
+"""
+
+import math
+
+import numba
+import numpy as np
+
+# Bin b holds multiples of 2**(b - OFFSET): the mantissa of the smallest subnormal
+# (2**-1074 = 2**52 * 2**-1126) lands in bin 0, that of the largest finite float in
+# bin 2097; the bins above take carries.
+OFFSET = 1126
+N_BINS = 2048 + 128
+_CARRY_BITS = 32
+_HALF = np.int64(1) << (_CARRY_BITS - 1)
+_NORMALISE_EVERY = 512  # |bin| < 2**31 + 512 * 2**53 < 2**63 between normalisations
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def _normalise(bins, low, high):
+    """Carry the high bits of ``bins[low:high + 1]`` upwards; return the new top."""
+    b = low
+    while b <= high:
+        # Rounded to the nearest, so that each bin keeps a remainder in
+        # [-2**31, 2**31): a small negative bin stays as it is instead of borrowing
+        # from the bins above it.
+        carry = (bins[b] + _HALF) >> _CARRY_BITS
+        if carry != 0:
+            bins[b] -= carry << _CARRY_BITS
+            bins[b + _CARRY_BITS] += carry
+            high = max(high, b + _CARRY_BITS)
+        b += 1
+    return high
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def accumulate(values, weights, bins):
+    """Add ``values[r] * weights[r]`` (each product rounded as NumPy rounds it) of
+    every row ``r`` to ``bins`` (shape ``(N_BINS,)``; ``weights`` may be a
+    zero-stride view). Finite values only."""
+    low, high, pending = N_BINS, -1, 0
+    for r in range(values.shape[0]):
+        x = values[r] * weights[r]
+        if x == 0.0:
+            continue
+        mantissa, exponent = math.frexp(x)
+        b = exponent - 53 + OFFSET
+        bins[b] += np.int64(mantissa * 9007199254740992.0)  # * 2**53: exact
+        low, high = min(low, b), max(high, b)
+        pending += 1
+        if pending == _NORMALISE_EVERY:
+            high = _normalise(bins, low, high)
+            pending = 0
+    if high >= 0:
+        _normalise(bins, low, high)
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def accumulate_columns(values, weights, bins):
+    """:func:`accumulate` for each column ``c`` of ``values`` (shape ``(n, d)``)
+    into ``bins[c]`` (shape ``(d, N_BINS)``)."""
+    for c in range(values.shape[1]):
+        accumulate(values[:, c], weights, bins[c])
