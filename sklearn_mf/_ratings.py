@@ -10,6 +10,9 @@ from ._kernels._sort import (
     regroup_by_other,
     scatter_by_key,
     scatter_ratings_by_key,
+    scatter_ratings_into,
+    sort_rows_by_other,
+    sum_by_key,
 )
 from ._kernels._types import Ratings
 from ._sums import exact_sum
@@ -266,3 +269,72 @@ class RatingData:
         if coef.size == 0:
             return side.target
         return side.gather(self.target - self.features @ coef)
+
+
+def group_parts(
+    rows: list[np.ndarray],
+    other: list[np.ndarray],
+    y: list[np.ndarray],
+    weight: list[np.ndarray] | None,
+    shape: tuple[int, int],
+    offset: float,
+    scale: float,
+    n_chunks: tuple[int, int],
+) -> tuple[SideIndex, np.ndarray, np.ndarray]:
+    """Ratings given in parts, grouped by row as ``RatingData.by_user`` groups its
+    users: ``(index, needed, row_weight)``.
+
+    Part ``p`` holds ratings in input order: their row codes ``rows[p]`` and other
+    side's codes ``other[p]`` (``shape`` gives how many of each there are), ratings
+    ``y[p]`` and weights ``weight[p]`` (None: all one). Each row's ratings are sorted
+    by the other side's code, ties in input order. ``index.other`` holds positions
+    in ``needed``, the sorted codes of the other side that the ratings name, and
+    ``index.order`` positions in the parts' concatenation; ``row_weight`` is each
+    row's summed weight, added in input order. ``n_chunks`` is ``(n_components,
+    number of chunks)`` for the index's work chunks. The parts are never
+    concatenated: one stable scatter by row and a sort within each row take the
+    memory of the index alone.
+    """
+    n_rows, n_other = shape
+    present = np.zeros(n_other, dtype=bool)
+    for codes in other:
+        present[codes] = True
+    needed = np.flatnonzero(present).astype(np.int32)
+    position = np.zeros(n_other, dtype=np.int32)
+    position[needed] = np.arange(needed.shape[0], dtype=np.int32)
+    counts = np.zeros(n_rows, dtype=np.int64)
+    for codes in rows:
+        count_keys(codes, counts)
+    indptr = np.concatenate(([0], np.cumsum(counts)))
+    n = int(indptr[-1])
+    order = np.empty(n, dtype=_position_dtype(n))
+    index_other = np.empty(n, dtype=np.int32)
+    target = np.empty(n)
+    fill, first = indptr[:-1].copy(), 0
+    for codes, other_codes, ratings in zip(rows, other, y, strict=True):
+        scatter_ratings_into(
+            codes,
+            position[other_codes],
+            ratings,
+            offset,
+            scale,
+            fill,
+            first,
+            order,
+            index_other,
+            target,
+        )
+        first += codes.shape[0]
+    sort_rows_by_other(indptr, index_other, order, target)
+    if weight is None:
+        row_weight = counts.astype(np.float64)
+        weights = unit_weights(n)
+    else:
+        row_weight = np.zeros(n_rows)
+        for codes, part_weight in zip(rows, weight, strict=True):
+            sum_by_key(codes, part_weight, row_weight)
+        weights = np.concatenate(weight)[order]
+    index = SideIndex(
+        indptr, order, index_other, target, weights, chunk_bounds(indptr, *n_chunks)
+    )
+    return index, needed, row_weight

@@ -6,6 +6,7 @@ ratings outgrow it.
 """
 
 import numba
+import numpy as np
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
@@ -62,13 +63,64 @@ def scatter_ratings_by_key(
     ``out_other`` and ``out_values`` receive ``other`` and ``(values - offset) /
     scale`` in the same order.
     """
-    fill = indptr[:-1].copy()
+    scatter_ratings_into(
+        keys,
+        other,
+        values,
+        offset,
+        scale,
+        indptr[:-1].copy(),
+        0,
+        out_order,
+        out_other,
+        out_values,
+    )
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def scatter_ratings_into(
+    keys, other, values, offset, scale, fill, first, out_order, out_other, out_values
+):
+    """:func:`scatter_ratings_by_key` of one part of the ratings, whose positions
+    start at ``first``: ``fill[k]`` is the next free slot of key ``k``, advanced
+    here, so that parts scattered one after the other are grouped as their
+    concatenation would be."""
     for n in range(keys.shape[0]):
         p = fill[keys[n]]
-        out_order[p] = n
+        out_order[p] = first + n
         out_other[p] = other[n]
         out_values[p] = (values[n] - offset) / scale
         fill[keys[n]] = p + 1
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def sort_rows_by_other(indptr, other, order, values):
+    """Sort each row's ratings (``indptr``) by ``other``, stably, carrying ``order``
+    and ``values`` along; in place."""
+    for row in range(indptr.shape[0] - 1):
+        start, end = indptr[row], indptr[row + 1]
+        if end - start < 2:
+            continue
+        keys = other[start:end]
+        ordered = True
+        for r in range(1, end - start):
+            if keys[r] < keys[r - 1]:
+                ordered = False
+                break
+        if ordered:
+            continue
+        permutation = np.argsort(keys, kind="mergesort")
+        other[start:end] = keys[permutation]
+        order[start:end] = order[start:end][permutation]
+        values[start:end] = values[start:end][permutation]
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def sum_by_key(keys, weights, out):
+    """Add each of ``weights`` to ``out`` at its key, in order (``np.bincount``'s
+    sums, without its intp copy of the keys)."""
+    for n in range(keys.shape[0]):
+        out[keys[n]] += weights[n]
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)

@@ -16,8 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._ids import encode_ids, id_seeds
-from .._ratings import RatingData, SideIndex, is_unit_weights, unit_weights
+from .._ids import id_seeds
+from .._ratings import SideIndex, group_parts, is_unit_weights
 from .._solvers import (
     Penalty,
     Side,
@@ -27,7 +27,7 @@ from .._solvers import (
     solve_side,
 )
 from .._state import RatingHistory
-from ._parts import Encoded
+from ._parts import Encoded, cut_by_blocks
 
 
 @dataclass(frozen=True)
@@ -56,73 +56,60 @@ class Block:
         return self.index.target - self.features @ coef
 
 
-def gathered(*pieces: Encoded) -> Encoded:
-    """A block's pieces of every partition as one, in the partitions' order.
-
-    A task of its own, before :func:`block`: the pieces are freed once it ends, so
-    that they and the block's index are never in memory together."""
-    weights = [piece.weight for piece in pieces]
-    return Encoded(
-        np.concatenate([piece.user_codes for piece in pieces]),
-        np.concatenate([piece.item_codes for piece in pieces]),
-        np.concatenate([piece.y for piece in pieces]),
-        None
-        if all(weight is None for weight in weights)
-        else np.concatenate(
-            [
-                np.ones(piece.y.shape[0]) if weight is None else weight
-                for piece, weight in zip(pieces, weights, strict=True)
-            ]
-        ),
-        np.concatenate([piece.features for piece in pieces]),
-    )
-
-
 def block(
     side: str,
     first: int,
     stop: int,
+    n_other: int,
     global_mean: float,
     rating_scale: float,
-    n_components: int,
-    n_chunks: int,
-    ratings: Encoded,
+    n_chunks: tuple[int, int],
+    pieces: tuple[Encoded, ...],
 ) -> Block:
-    """The block of ``side``'s rows ``first:stop`` from its ``ratings`` (gathered
-    in the partitions' order, so that each row's ratings come in the order the local
-    fit puts them: by the other side's code, ties in input order). Its half-steps
-    split the rows into ``n_chunks`` chunks of work for threads."""
-    own, other = (
-        (ratings.user_codes, ratings.item_codes)
-        if side == "user"
-        else (ratings.item_codes, ratings.user_codes)
-    )
-    # The other side's codes are ids like any: encoded in linear time when dense.
-    needed, positions = encode_ids(other)
-    own = (own - first).astype(np.int32)
-    features = ratings.features
-    # Grouped as the local fit's "by_user" groups its users, whichever the side:
-    # by row, each row's ratings by the other side's code, ties in input order. For
-    # items that is the order of the local "by_item", built here without the
-    # users' index it is regrouped from there.
-    data = RatingData(
-        own,
-        positions,
-        ratings.y,
+    """The block of ``side``'s rows ``first:stop`` from its pieces of every
+    partition, in the partitions' order, so that each row's ratings come in the
+    order the local fit puts them (by the other side's code, of which there are
+    ``n_other``; ties in input order). ``n_chunks`` is ``(n_components, number of
+    work chunks)``."""
+    user_side = side == "user"
+    index, needed, row_weight = group_parts(
+        [
+            ((p.user_codes if user_side else p.item_codes) - first).astype(np.int32)
+            for p in pieces
+        ],
+        [p.item_codes if user_side else p.user_codes for p in pieces],
+        [p.y for p in pieces],
+        None
+        if all(p.weight is None for p in pieces)
+        else [np.ones(p.y.shape[0]) if p.weight is None else p.weight for p in pieces],
+        (stop - first, n_other),
         global_mean,
         rating_scale,
-        unit_weights(own.shape[0]) if ratings.weight is None else ratings.weight,
-        features,
-        stop - first,
-        needed.shape[0],
-        n_components,
         n_chunks,
     )
-    index = data.by_user
-    features = features[index.order]
+    features = np.concatenate([p.features for p in pieces])[index.order]
     # The block reads its ratings in this order only: the positions can go.
     index = dataclasses.replace(index, order=np.zeros(0, dtype=np.int32))
-    return Block(first, index, needed.astype(np.int32), features, data.user_weight)
+    return Block(first, index, needed, features, row_weight)
+
+
+def item_pieces(block: Block, bounds: np.ndarray) -> list[Encoded]:
+    """A user block's ratings cut by the item blocks that start at ``bounds``, in
+    the block's order, their targets in place of ratings (and no global mean or
+    scale left to apply)."""
+    index = block.index
+    users = np.repeat(
+        np.arange(block.first, block.first + block.n_rows, dtype=np.int32),
+        np.diff(index.indptr),
+    )
+    ratings = Encoded(
+        users,
+        block.needed[index.other],
+        index.target,
+        None if is_unit_weights(index.weight) else index.weight,
+        block.features,
+    )
+    return cut_by_blocks(ratings, "item", bounds)
 
 
 def starting_rows(

@@ -12,6 +12,7 @@ the block's rows with the local fit's row solves.
 import dataclasses
 import functools
 import operator
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import getitem
@@ -38,6 +39,11 @@ from . import _blocks, _parts
 
 _FAN_IN = 8  # partitions' summaries combined per task of a tree reduction
 SIDES = ("user", "item")
+
+
+def _key(function: Callable) -> str:
+    # Tasks named after what they do, as the dashboard and the logs show them.
+    return f"sklearn_mf-{function.__name__.strip('_')}-{uuid.uuid4().hex}"
 
 
 def _on_threads(n_threads: int, function: Callable, *args):
@@ -79,13 +85,13 @@ class Placement:
             self.threads[block],
             function,
             *args,
+            key=_key(function),
             workers=[self.workers[block]],
             allow_other_workers=False,
-            pure=False,
         )
 
     def anywhere(self, function: Callable, *args):
-        return self.client.submit(_on_threads, 1, function, *args, pure=False)
+        return self.client.submit(_on_threads, 1, function, *args, key=_key(function))
 
     def tree(self, futures: list, combine: Callable, *args):
         """Combine ``futures`` by ``combine(list, *args)`` in a tree of tasks; return
@@ -104,6 +110,10 @@ def _sum(values: list) -> np.ndarray:
 
 def _ids(part: _parts.Part, side: str) -> np.ndarray:
     return _parts.distinct_ids([part.users if side == "user" else part.items], side)
+
+
+def _fetched(*pieces: _parts.Encoded) -> tuple:
+    return pieces
 
 
 def _counts(part: _parts.Encoded, side: str, n_codes: int) -> np.ndarray:
@@ -180,9 +190,14 @@ def _standardisation(placement: Placement, parts: list) -> tuple:
     return standardisation, rating_range, total
 
 
-def layout(placement: Placement, parts: list, n_components: int) -> Layout:
-    """Index and standardise the validated partitions ``parts`` (futures), and cut
-    them into blocks on the workers."""
+def layout(placement: Placement, partitions: list, n_components: int) -> Layout:
+    """Validate, index and standardise the ratings of ``partitions`` (``(X, y,
+    sample_weight)`` of each, delayed), and cut them into blocks on the workers."""
+    # The validated partitions are referenced here only (not by a caller's
+    # argument), so that they are freed once encoded.
+    parts = placement.client.compute(
+        [delayed(_parts.validated_part)(*partition) for partition in partitions]
+    )
     standardisation, rating_range, total_weight = _standardisation(placement, parts)
     ids = {
         side: placement.tree(
@@ -208,7 +223,7 @@ def layout(placement: Placement, parts: list, n_components: int) -> Layout:
     ]
     del parts, scattered
     n_blocks = len(placement.workers)
-    bounds, blocks = {}, {}
+    bounds = {}
     for side in SIDES:
         counts = placement.tree(
             [
@@ -219,32 +234,58 @@ def layout(placement: Placement, parts: list, n_components: int) -> Layout:
         )
         indptr = np.concatenate(([0], np.cumsum(counts)))
         bounds[side] = chunk_bounds(indptr, n_components, n_blocks)
-        cut = [
-            placement.anywhere(_parts.pieces, part, side, bounds[side])
-            for part in encoded
-        ]
-        blocks[side] = [
+
+    def side_blocks(side: str, cut: list, scale: tuple[float, float]) -> list:
+        """The blocks of ``side`` from ``cut``, one list of pieces per source in
+        input order; ``scale`` turns the pieces' ratings into targets."""
+        other = SIDES[1 - SIDES.index(side)]
+        return [
             placement.on(
                 b,
                 _blocks.block,
                 side,
                 int(bounds[side][b]),
                 int(bounds[side][b + 1]),
-                standardisation.global_mean,
-                standardisation.rating_scale,
-                n_components,
-                4 * placement.threads[b],  # as the local fit chunks per thread
+                ids[other].shape[0],
+                *scale,
+                # As many work chunks per thread as the local fit makes.
+                (n_components, 4 * placement.threads[b]),
+                # Fetched by a task of their own, so that the workers that cut them
+                # free their copies before the block is built.
                 placement.on(
                     b,
-                    _blocks.gathered,
+                    _fetched,
                     *[placement.anywhere(getitem, pieces, b) for pieces in cut],
                 ),
             )
             for b in range(bounds[side].shape[0] - 1)
         ]
-        del cut
-        # One side at a time: the memory of a fit peaks while a block is built.
-        wait(blocks[side])
+
+    # The memory of a fit peaks while blocks are built: the partitions are freed
+    # once cut for the user blocks, and the item blocks are cut from those, whose
+    # order (by user, each user's ratings by item, ties in input order) gives each
+    # item's ratings the local fit's order.
+    blocks = {
+        "user": side_blocks(
+            "user",
+            [
+                placement.anywhere(_parts.cut_by_blocks, part, "user", bounds["user"])
+                for part in encoded
+            ],
+            (standardisation.global_mean, standardisation.rating_scale),
+        )
+    }
+    del encoded
+    wait(blocks["user"])
+    blocks["item"] = side_blocks(
+        "item",
+        [
+            placement.on(b, _blocks.item_pieces, block, bounds["item"])
+            for b, block in enumerate(blocks["user"])
+        ],
+        (0.0, 1.0),  # their ratings are targets already
+    )
+    wait(blocks["item"])
     return Layout(ids, standardisation, rating_range, total_weight, bounds, blocks)
 
 
@@ -450,15 +491,7 @@ def fit(placement: Placement, partitions: list, params: dict) -> FitResult:
     n_components = params["n_components"]
     cg_steps = params["cg_steps"] if params["solver"] == "cg" else None
     init_seed = draw_seeds(params["random_state"], 3)[0]  # as the local fit's
-    # The validated partitions are referenced here only, and freed once the blocks
-    # hold their ratings.
-    data = layout(
-        placement,
-        placement.client.compute(
-            [delayed(_parts.validated_part)(*partition) for partition in partitions]
-        ),
-        n_components,
-    )
+    data = layout(placement, partitions, n_components)
     trainer = DistributedALS(
         placement,
         data,

@@ -198,7 +198,7 @@ def code_counts(codes: np.ndarray, n_codes: int) -> np.ndarray:
     return np.bincount(codes, minlength=n_codes)
 
 
-def pieces(part: Encoded, side: str, bounds: np.ndarray) -> list[Encoded]:
+def cut_by_blocks(part: Encoded, side: str, bounds: np.ndarray) -> list[Encoded]:
     """The ratings of ``part`` cut by the blocks of ``side`` (``"user"`` or
     ``"item"``), whose codes start at ``bounds[b]``: one piece per block, in the
     partition's order."""
