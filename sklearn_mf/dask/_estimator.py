@@ -30,8 +30,9 @@ class DaskMatrixFactorization(FittedAttributes, RegressorMixin, BaseEstimator):
     The model, its objective, initialisation and row solves are those of
     :class:`~sklearn_mf.MatrixFactorization` (read its documentation for the
     parameters): fitted on the same ratings with the same parameters and
-    ``random_state``, the two predict the same ratings, up to rounding, whatever
-    the number of workers and partitions. :meth:`to_local` returns that
+    ``random_state``, the two fit the same model, bit for bit without side features
+    (to rounding with them), whatever the number of workers and partitions.
+    :meth:`to_local` returns that
     ``MatrixFactorization``, with every method (``recommend``, ``partial_fit``,
     pickling).
 
@@ -42,7 +43,7 @@ class DaskMatrixFactorization(FittedAttributes, RegressorMixin, BaseEstimator):
     only the item rows its ratings name, and solves the block's users on the
     threads of its worker; then the items alike. No worker ever holds all
     ratings, and the client only sums a few numbers per block and epoch. See
-    "Scaling out" in the user guide for the memory and traffic this takes.
+    :ref:`scaling_out` for the memory and traffic this takes.
 
     Requires the optional ``dask`` extra (``pip install "sklearn-mf[dask]"``).
 
