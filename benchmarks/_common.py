@@ -15,6 +15,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -389,3 +390,33 @@ def run_per_dataset(
     text = markdown(report)
     write_report(args.out, report, text)
     print(text)
+
+
+def run_json_worker(
+    arguments: Sequence[str],
+    timeout: float,
+    on_success: Callable[[subprocess.CompletedProcess, Path], dict] | None = None,
+) -> dict[str, Any]:
+    """Run ``python <arguments> --worker-out <file>`` in a fresh interpreter and
+    return the JSON it wrote there, with its wall time as ``process_wall_s``; on a
+    timeout or a failure, ``{"error": why}`` instead (the last lines of its stderr).
+    ``on_success(process, file)`` may add entries read from beside the file."""
+    with tempfile.TemporaryDirectory(prefix="sklearn_mf_bench_") as tmp:
+        out = Path(tmp) / "result.json"
+        command = [sys.executable, *arguments, "--worker-out", str(out)]
+        start = time.perf_counter()
+        try:
+            proc = subprocess.run(
+                command, capture_output=True, text=True, timeout=timeout
+            )
+        except subprocess.TimeoutExpired:
+            return {"error": f"timed out after {timeout:.0f} s (--timeout)"}
+        wall_s = time.perf_counter() - start
+        if proc.returncode or not out.exists():
+            sys.stderr.write(proc.stderr)
+            tail = [line for line in proc.stderr.strip().splitlines() if line][-3:]
+            return {"error": f"exit {proc.returncode}: " + " | ".join(tail)}
+        result = {**json.loads(out.read_text()), "process_wall_s": wall_s}
+        if on_success is not None:
+            result.update(on_success(proc, out))
+        return result

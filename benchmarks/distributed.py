@@ -38,8 +38,6 @@ import io  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import resource  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
@@ -60,6 +58,7 @@ from _common import (  # noqa: E402
     memory_kib,
     ratio,
     reset_peak_memory,
+    run_json_worker,
     scale_ratings,
     write_atomic,
     write_report,
@@ -386,27 +385,19 @@ def spark_worker(dataset: str, max_iter: int) -> dict[str, Any]:
 
 def run_worker(kind: str, dataset: str, max_iter: int, timeout: float) -> dict:
     """Run ``--<kind>-worker`` in a fresh interpreter; on failure, say why."""
-    with tempfile.TemporaryDirectory(prefix="sklearn_mf_bench_") as tmp:
-        out = Path(tmp) / "result.json"
-        command = [sys.executable, __file__, f"--{kind}-worker", dataset]
-        command += ["--max-iter", str(max_iter), "--worker-out", str(out)]
-        start = time.perf_counter()
-        try:
-            proc = subprocess.run(
-                command, capture_output=True, text=True, timeout=timeout
-            )
-        except subprocess.TimeoutExpired:
-            return {"error": f"timed out after {timeout:.0f} s (--timeout)"}
-        if proc.returncode or not out.exists():
-            tail = [line for line in proc.stderr.strip().splitlines() if line][-3:]
-            return {"error": f"exit {proc.returncode}: " + " | ".join(tail)}
-        result = json.loads(out.read_text())
-        result["process_wall_s"] = time.perf_counter() - start
-        sample = out.with_suffix(".npz")
-        if sample.exists():
-            with np.load(sample) as arrays:
-                result["sample"] = {key: arrays[key] for key in arrays.files}
-        return result
+
+    def sample(proc, out: Path) -> dict:
+        path = out.with_suffix(".npz")
+        if not path.exists():
+            return {}
+        with np.load(path) as arrays:
+            return {"sample": {key: arrays[key] for key in arrays.files}}
+
+    return run_json_worker(
+        [__file__, f"--{kind}-worker", dataset, "--max-iter", str(max_iter)],
+        timeout,
+        sample,
+    )
 
 
 # ------------------------------------------------------------------ distributed

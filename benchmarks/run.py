@@ -15,9 +15,7 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +31,7 @@ from _common import (
     maxrss_mib,
     protocol,
     ratio,
+    run_json_worker,
     run_split,
     silence_expected_warnings,
     splits_for,
@@ -375,26 +374,16 @@ def worker(name: str, dataset: str, out: Path) -> None:
 
 def run_in_subprocess(spec: Spec, dataset: str, timeout: float) -> dict[str, Any]:
     """Run ``spec`` in a fresh interpreter; on failure, say why instead of numbers."""
-    with tempfile.TemporaryDirectory(prefix="sklearn_mf_bench_") as tmp:
-        out = Path(tmp) / "result.json"
-        command = [sys.executable, __file__, "--worker", spec.name]
-        command += ["--dataset", dataset, "--worker-out", str(out)]
-        start = time.perf_counter()
-        try:
-            proc = subprocess.run(
-                command, capture_output=True, text=True, timeout=timeout
-            )
-        except subprocess.TimeoutExpired:
-            return {"error": f"timed out after {timeout:.0f} s (--timeout)"}
-        wall_s = time.perf_counter() - start
-        sys.stderr.write(proc.stderr if proc.returncode else "")
-        if proc.returncode or not out.exists():
-            tail = [line for line in proc.stderr.strip().splitlines() if line][-3:]
-            return {"error": f"exit {proc.returncode}: " + " | ".join(tail)}
+
+    def show_splits(proc, out) -> dict:
         for line in proc.stderr.splitlines():
             if line.startswith("  split"):
                 print(line, flush=True)
-        return {**json.loads(out.read_text()), "process_wall_s": wall_s}
+        return {}
+
+    return run_json_worker(
+        [__file__, "--worker", spec.name, "--dataset", dataset], timeout, show_splits
+    )
 
 
 def run_all(chosen: Sequence[Spec], dataset: str, timeout: float) -> dict[str, Any]:
