@@ -1,5 +1,6 @@
 """Thread control for ``n_jobs``: numba's pool for our kernels, one BLAS thread."""
 
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -7,7 +8,7 @@ from contextlib import contextmanager
 import joblib
 import numba
 from joblib.parallel import get_active_backend
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 # OpenMP's settings for how idle worker threads wait; when the user set none of them,
 # they wait passively (see _prefer_passive_waiting).
@@ -72,6 +73,15 @@ def threads_for(work: int) -> Iterator[None]:
         numba.set_num_threads(previous)
 
 
+@functools.cache
+def _thread_pools() -> ThreadpoolController:
+    """threadpoolctl's view of the thread pools loaded (BLAS's among them), found
+    once: finding them reads the process's memory map, a fixed cost of about a
+    millisecond that every fit paid twice (benchmarks/README.md, "Figures behind
+    code choices"). BLAS is loaded with NumPy, before any fit."""
+    return ThreadpoolController()
+
+
 def _prefer_passive_waiting() -> None:
     """Let OpenMP's idle threads sleep rather than spin, unless the user chose.
 
@@ -122,7 +132,7 @@ def numba_threads(
     numba.set_num_threads(n_threads)
     try:
         if single_blas_thread:
-            with threadpool_limits(limits=1, user_api="blas"):
+            with _thread_pools().limit(limits=1, user_api="blas"):
                 yield numba.get_num_threads()
         else:
             yield numba.get_num_threads()
