@@ -392,6 +392,12 @@ def run_per_dataset(
     print(text)
 
 
+# The environment the benchmark started with, for its worker processes: starting a
+# Dask LocalCluster sets OMP_NUM_THREADS=1 (and MKL's, OpenBLAS's) in this process
+# for good, which would hold a later local fit to one thread.
+_START_ENVIRONMENT = dict(os.environ)
+
+
 def run_json_worker(
     arguments: Sequence[str],
     timeout: float,
@@ -407,7 +413,11 @@ def run_json_worker(
         start = time.perf_counter()
         try:
             proc = subprocess.run(
-                command, capture_output=True, text=True, timeout=timeout
+                command,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=_START_ENVIRONMENT,
             )
         except subprocess.TimeoutExpired:
             return {"error": f"timed out after {timeout:.0f} s (--timeout)"}
