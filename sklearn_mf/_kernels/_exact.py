@@ -45,9 +45,12 @@ def _normalise(bins, low, high):
 def accumulate(values, weights, bins):
     """Add ``values[r] * weights[r]`` (each product rounded as NumPy rounds it) of
     every row ``r`` to ``bins`` (shape ``(N_BINS,)``; ``weights`` may be a
-    zero-stride view). Finite values only."""
+    zero-stride view). Values of rows of zero weight are skipped, whatever they
+    are; the others must be finite."""
     low, high, pending = N_BINS, -1, 0
     for r in range(values.shape[0]):
+        if weights[r] == 0.0:  # no term, even where the value is not finite
+            continue
         x = values[r] * weights[r]
         if x == 0.0:
             continue

@@ -22,6 +22,11 @@ def _partitions(collection, name: str, rows: tuple | None = None) -> list:
         if collection.ndim == 2:
             collection = collection.rechunk({1: -1})
         if rows is not None and not any(np.isnan(rows)):
+            if any(np.isnan(collection.chunks[0])):
+                raise ValueError(
+                    f"{name} has unknown chunk sizes, so its rows cannot be matched "
+                    f"with those of X; call {name}.compute_chunk_sizes() first."
+                )
             collection = collection.rechunk({0: rows})
         return list(collection.to_delayed().ravel())
     raise TypeError(
@@ -65,12 +70,13 @@ def aligned_partitions(X, y, sample_weight) -> list[tuple]:
     return list(zip(columns["X"], columns["y"], weights, strict=True))
 
 
+def _predicted(X, model) -> np.ndarray:
+    # An empty partition (as filters leave) has no rows to predict, and no error.
+    return np.zeros(0) if len(X) == 0 else model.predict(X)
+
+
 def _predict_frame(X: pd.DataFrame, model) -> pd.Series:
-    return pd.Series(model.predict(X), index=X.index, dtype=np.float64)
-
-
-def _predict_block(X: np.ndarray, model) -> np.ndarray:
-    return model.predict(X)
+    return pd.Series(_predicted(X, model), index=X.index, dtype=np.float64)
 
 
 def predictions(X, model) -> da.Array:
@@ -83,7 +89,7 @@ def predictions(X, model) -> da.Array:
         ).to_dask_array()
     if isinstance(X, da.Array) and X.ndim == 2:
         return X.rechunk({1: -1}).map_blocks(
-            _predict_block,
+            _predicted,
             shared,
             drop_axis=1,
             dtype=np.float64,

@@ -5,7 +5,7 @@ import warnings
 from numbers import Real
 
 from distributed import default_client
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
@@ -73,7 +73,8 @@ clip, n_iter_no_change, n_jobs, random_state, verbose
 
     client : distributed.Client or None, default=None
         The Dask client to fit on; None means the default client
-        (``distributed.default_client()``).
+        (``distributed.default_client()``). ``clone`` shares it; pickling drops it
+        (an unpickled estimator uses the default client).
 
     Attributes
     ----------
@@ -174,7 +175,7 @@ n_features_in_, feature_names_in_
 
     def _check_supported(self) -> None:
         for name, reason in _UNSUPPORTED.items():
-            if getattr(self, name) is not False:
+            if getattr(self, name):
                 raise ValueError(
                     f"DaskMatrixFactorization does not support {name}="
                     f"{getattr(self, name)!r} ({reason}); use MatrixFactorization."
@@ -277,6 +278,14 @@ n_features_in_, feature_names_in_
         return self._local_model(state)
 
     def __getstate__(self) -> dict:
-        state = super().__getstate__()
+        # A copy: on Python 3.11+ the base class hands over the live __dict__.
+        state = dict(super().__getstate__())
         state.pop("_history", None)  # futures of a cluster: not portable
+        state["client"] = None  # a connection: an unpickled model uses the default
         return state
+
+    def __sklearn_clone__(self) -> "DaskMatrixFactorization":
+        # The client is shared by the clone, not copied (it holds a connection).
+        params = self.get_params(deep=False)
+        client = params.pop("client")
+        return type(self)(**clone(params, safe=False), client=client)

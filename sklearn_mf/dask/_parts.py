@@ -3,15 +3,18 @@ it, summarise it (distinct ids, weighted moments), and cut it into the pieces th
 the user and item blocks gather. NumPy only; ``_fit.py`` submits these."""
 
 from dataclasses import dataclass
+from inspect import signature
 from typing import NamedTuple
 
 import numpy as np
 
 from .._ids import canonical_ids, encode_ids, lookup_codes
 from .._mf import MatrixFactorization
-from .._ratings import is_unit_weights, unit_weights
+from .._ratings import unit_weights
 from .._sums import ExactSum
 from .._training_set import largest_deviations, squared_deviations
+from ..utils._sklearn import _check_sample_weight
+from ..utils._validation import check_magnitude
 
 
 @dataclass(frozen=True)
@@ -41,21 +44,37 @@ def validated_part(X, y, sample_weight) -> Part:
             np.zeros(0),
             None if sample_weight is None else np.zeros(0),
         )
-    ratings, y, weight, _ = MatrixFactorization()._validate_fit_input(
-        X, y, sample_weight
-    )
+    ratings, y, _, _ = MatrixFactorization()._validate_fit_input(X, y, None)
     return Part(
         ratings.users,
         ratings.items,
         ratings.features,
         y,
-        None if is_unit_weights(weight) else weight,
+        None if sample_weight is None else _part_weight(sample_weight, y),
     )
+
+
+def _part_weight(sample_weight, y: np.ndarray) -> np.ndarray:
+    """A partition's sample weights, validated as ``fit`` validates them, except
+    that they may all be zero: only all the partitions' weights together must not
+    (checked by the fit)."""
+    zeros_allowed = (
+        {"allow_all_zero_weights": True}
+        if "allow_all_zero_weights" in signature(_check_sample_weight).parameters
+        else {}
+    )
+    weight = _check_sample_weight(
+        sample_weight, y, dtype=np.float64, ensure_non_negative=True, **zeros_allowed
+    )
+    check_magnitude(weight, "sample_weight")
+    return weight
 
 
 def distinct_ids(ids: list[np.ndarray], name: str) -> np.ndarray:
     """The sorted distinct ids of several partitions' (canonical) ids: a step of the
     tree reduction that indexes the users (``name="user"``) or the items."""
+    # Empty partitions' ids are int64, which dates and time spans do not mix with.
+    ids = [part for part in ids if part.size] or ids[:1]
     return encode_ids(canonical_ids(np.concatenate(ids), name))[0]
 
 

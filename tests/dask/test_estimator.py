@@ -240,3 +240,32 @@ def test_empty_partitions_are_no_ratings(client, ratings):
     )
     with pytest.raises(ValueError, match="no ratings"):
         DaskMatrixFactorization(**PARAMS).fit(first_rows(X, 0), first_rows(dy, 0))
+
+
+def test_pickling_and_cloning_leave_the_model_and_share_the_client(client, ratings):
+    frame, y, weight = ratings
+    model = DaskMatrixFactorization(client=client, **PARAMS).fit(
+        *_frames(frame, y, weight, 2)
+    )
+    restored = pickle.loads(pickle.dumps(model))
+    assert restored.client is None and model.client is client
+    model.to_local()  # pickling did not strip the fitted estimator
+    twin = clone(model)
+    assert twin.client is client and twin.get_params() == model.get_params()
+
+
+def test_empty_partitions_in_predict_and_a_partition_without_weight(client, ratings):
+    frame, y, weight = ratings
+    weight = weight.copy()
+    weight[: len(y) // 2] = 0.0  # the first of two partitions weighs nothing
+    local = MatrixFactorization(**PARAMS).fit(frame, y, weight)
+    model = DaskMatrixFactorization(**PARAMS).fit(*_frames(frame, y, weight, 2))
+    np.testing.assert_allclose(
+        model.item_factors_, local.item_factors_, rtol=0, atol=TOLERANCE
+    )
+    X = _frames(frame, y, weight, 4)[0]
+    kept = X.map_partitions(lambda part: part[part.index < len(y) // 4])
+    predicted = model.predict(kept).compute()
+    np.testing.assert_allclose(
+        predicted, local.predict(frame[: len(y) // 4]), rtol=0, atol=TOLERANCE
+    )

@@ -59,3 +59,9 @@ def test_extremes_cancellation_and_negatives(values):
     # Fractions add exactly, and their float() rounds correctly.
     expected = float(sum((Fraction(v) for v in values), Fraction(0)))
     assert exact_sum(np.array(values, dtype=float)) == expected
+
+
+def test_rows_of_zero_weight_are_skipped_whatever_their_value():
+    values = np.array([np.inf, 1.0, -np.inf, 2.5])
+    weights = np.array([0.0, 1.0, 0.0, 2.0])
+    assert exact_sum(values, weights) == 6.0
