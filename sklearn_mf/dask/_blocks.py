@@ -184,13 +184,17 @@ def solve(
     settings: HalfStep,
     coef: np.ndarray,
     score: bool,
+    float32: bool,
     *messages: Side,
 ) -> tuple[Side, Stats]:
     """One half-step on ``block``: its rows solved from ``rows`` (not changed)
     against the other side's rows in ``messages`` (from each block of the other
-    side, in order), the feature term of ``coef`` fixed. With ``score``, the stats
-    include the squared error of the block's ratings at the new rows."""
+    side, in order; read in float32 with ``float32``, see ``gathers_in_float32``),
+    the feature term of ``coef`` fixed. With ``score``, the stats include the
+    squared error of the block's ratings at the new rows."""
     other = _received(messages)
+    if float32:
+        other = Side(other.bias, other.vectors.astype(np.float32, copy=False))
     out = Side(rows.bias.copy(), rows.vectors.copy())
     target = block.target(coef)
     squared_error = solve_side(

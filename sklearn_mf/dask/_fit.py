@@ -388,10 +388,13 @@ class DistributedALS:
             self.settings.n_components,
             self.settings.cg_steps,
         )
+        # The items' blocks also score and regress the features on what they
+        # receive, in float64 as the local fit does: those rows travel in float64.
+        send_float32 = float32 and not (side == "item" and model.coef.size)
         rows, stats, received = [], [], []
         for b, block in enumerate(self.layout.blocks[side]):
             messages = [
-                self.placement.on(j, _blocks.message, sender, sent[b], float32)
+                self.placement.on(j, _blocks.message, sender, sent[b], send_float32)
                 for j, (sender, sent) in enumerate(
                     zip(model.rows[other], self.sent[other], strict=True)
                 )
@@ -404,6 +407,7 @@ class DistributedALS:
                 self.settings,
                 model.coef,
                 score,
+                float32,
                 *messages,
             )
             rows.append(self.placement.on(b, getitem, solved, 0))

@@ -269,3 +269,18 @@ def test_empty_partitions_in_predict_and_a_partition_without_weight(client, rati
     np.testing.assert_allclose(
         predicted, local.predict(frame[: len(y) // 4]), rtol=0, atol=TOLERANCE
     )
+
+
+def test_features_with_vectors_gathered_in_float32(client, ratings, monkeypatch):
+    # As for factor matrices above 16 MiB: the half-steps read the other side in
+    # float32, the feature coefficients' step and the loss do not.
+    from sklearn_mf._solvers import _als
+
+    monkeypatch.setattr(_als, "FLOAT32_GATHER_BYTES", 0)
+    frame, y, weight = ratings
+    local = MatrixFactorization(**PARAMS).fit(frame, y, weight)
+    model = DaskMatrixFactorization(**PARAMS).fit(*_frames(frame, y, weight, 3))
+    np.testing.assert_allclose(model.coef_, local.coef_, rtol=0, atol=TOLERANCE)
+    np.testing.assert_allclose(
+        model.user_factors_, local.user_factors_, rtol=0, atol=TOLERANCE
+    )
