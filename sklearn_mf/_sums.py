@@ -34,7 +34,8 @@ class ExactSum:
             accumulate(values, weights, bins)
         else:
             bins = np.zeros((values.shape[1], N_BINS), dtype=np.int64)
-            accumulate_columns(values, weights, bins)
+            if values.shape[1]:  # no columns, no kernel to compile on a first fit
+                accumulate_columns(values, weights, bins)
         return cls(bins)
 
     def __add__(self, other: "ExactSum") -> "ExactSum":
