@@ -14,7 +14,13 @@ from ._als import (
     solve_side,
 )
 from ._driver import TrainingResult, train
-from ._model import FactorModel, initial_model, side_estimates, side_squared_error
+from ._model import (
+    FactorModel,
+    initial_model,
+    row_norms,
+    side_estimates,
+    side_squared_error,
+)
 from ._options import Solver, SolverOptions, implicit_sides
 from ._sgd import SGDSolver
 from ._sgd_implicit import SGDImplicitSolver
@@ -42,6 +48,7 @@ __all__ = [
     "gathers_in_float32",
     "penalised_gram",
     "initial_model",
+    "row_norms",
     "side_estimates",
     "side_squared_error",
     "solve_rows",

@@ -143,8 +143,9 @@ def initial_model(
     )
 
 
-def _row_norms(matrix: np.ndarray) -> np.ndarray:
-    # Squared norm of each row, summed in float64 whatever the storage precision.
+def row_norms(matrix: np.ndarray) -> np.ndarray:
+    """The squared norm of each row, summed in float64 whatever the storage
+    precision: with the rows' weights, the terms of the penalty."""
     return np.einsum("ij,ij->i", matrix, matrix, dtype=float)
 
 
@@ -164,14 +165,14 @@ def penalty(
     plus ``alpha W |v|^2`` for the attribute factors ``v``, if any.
     """
     user_w, item_w = data.user_weight, data.item_weight
-    factor_norms = user_w @ _row_norms(model.user_factors) + item_w @ _row_norms(
+    factor_norms = user_w @ row_norms(model.user_factors) + item_w @ row_norms(
         model.item_factors
     )
     implicit_penalty = 0.0
     if model.item_implicit.shape[0]:
-        implicit_penalty += item_w @ _row_norms(model.item_implicit)
+        implicit_penalty += item_w @ row_norms(model.item_implicit)
     if model.user_implicit.shape[0]:
-        implicit_penalty += user_w @ _row_norms(model.user_implicit)
+        implicit_penalty += user_w @ row_norms(model.user_implicit)
     factor_norms += data.total_weight * (
         np.square(model.user_attribute_factors, dtype=float).sum()
         + np.square(model.item_attribute_factors, dtype=float).sum()

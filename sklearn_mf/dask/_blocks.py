@@ -22,6 +22,7 @@ from .._solvers import (
     Penalty,
     Side,
     initial_model,
+    row_norms,
     side_estimates,
     side_squared_error,
     solve_side,
@@ -214,7 +215,7 @@ def solve(
 
 def _stats(block: Block, rows: Side, squared_error: float | None) -> Stats:
     return Stats(
-        float(block.row_weight @ np.einsum("ij,ij->i", rows.vectors, rows.vectors)),
+        float(block.row_weight @ row_norms(rows.vectors)),
         float(block.row_weight @ np.square(rows.bias)),
         squared_error,
         bool(np.isfinite(rows.bias).all() and np.isfinite(rows.vectors).all()),
