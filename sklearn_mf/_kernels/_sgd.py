@@ -6,6 +6,11 @@ of one "diagonal" ``d`` share no user and no item, so they are processed in para
 without touching the same rows; an epoch runs the diagonals one after the other
 (LIBMF's schedule). Which thread runs which cell does not matter, so the result is
 the same for any number of threads.
+
+Within a cell the ratings are stored user by user ("segments"), each user's in an
+order shuffled once; an epoch shuffles the order of the segments and starts each one
+at a random position, so the ratings are read in storage order (no index array, no
+scattered loads) and the user's vector stays in registers for the whole segment.
 """
 
 import numba
@@ -16,41 +21,64 @@ from ._random import GOLDEN, splitmix64
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
+def random_below(state, n):
+    """Advance ``state``; return it and a random integer in ``[0, n)`` (``n >= 1``).
+
+    Lemire's multiply-shift maps 32 random bits to the range: no slow 64-bit modulo.
+    """
+    state, z = splitmix64(state)
+    return state, np.int64(((z >> np.uint64(32)) * np.uint64(n)) >> np.uint64(32))
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
 def shuffle_range(values, start, stop, seed):
     """Shuffle ``values[start:stop]`` in place (Fisher-Yates driven by ``seed``)."""
     state = seed
     for j in range(stop - start - 1, 0, -1):
-        state, z = splitmix64(state)
-        # Lemire's multiply-shift maps 32 random bits to [0, j]: no slow 64-bit modulo.
-        pick = start + np.int64(
-            ((z >> np.uint64(32)) * np.uint64(j + 1)) >> np.uint64(32)
+        state, pick = random_below(state, j + 1)
+        values[start + j], values[start + pick] = values[start + pick], values[start + j]
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def shuffle_segments(segment_ptr, seed, out):
+    """Shuffle each segment ``segment_ptr[s]:segment_ptr[s + 1]`` of ``out`` in
+    place, segment ``s`` driven by ``seed`` and ``s`` alone."""
+    for s in range(segment_ptr.shape[0] - 1):
+        shuffle_range(
+            out, segment_ptr[s], segment_ptr[s + 1], seed ^ (np.uint64(s + 1) * GOLDEN)
         )
-        values[start + j], values[pick] = values[pick], values[start + j]
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
-def sgd_visit(positions, ratings, learning_rate, penalty, users, items, coef):
-    """Take one gradient step on each rating in ``positions``, in that order.
+def sgd_segment(
+    user, start, stop, first, ratings, learning_rate, penalty, users, items, coef, p
+):
+    """Take one gradient step on each of ``user``'s ratings ``start:stop``, from
+    position ``first`` to the end and then from ``start`` up to ``first``.
 
-    ``ratings`` (:class:`~._types.ShuffledRatings`) hold each rating's user ``u``,
-    item ``i``, target, weight ``w_r`` and feature row ``x_r``; ``users`` and
-    ``items`` (:class:`~._types.Side`) the biases ``b`` and vectors ``p``, ``q``,
-    and ``coef`` the feature coefficients, all updated in place. The step for rating
-    ``r`` is ``learning_rate * w_r`` times the negative half-gradient of ``e_r^2 +
+    ``ratings`` (:class:`~._types.ShuffledRatings`) hold each rating's item ``i``,
+    target, weight ``w_r`` and feature row ``x_r``; ``users`` and ``items``
+    (:class:`~._types.Side`) the biases ``b`` and vectors ``p``, ``q``, and ``coef``
+    the feature coefficients, all updated in place. The step for rating ``r`` is
+    ``learning_rate * w_r`` times the negative half-gradient of ``e_r^2 +
     alpha (|p_u|^2 + |q_i|^2) + alpha_bias (b_u^2 + b_i^2 + |coef|^2)`` (the
     :class:`~._types.Penalty` ``penalty``; biases only with ``fit_bias``), the
     per-rating share of the objective, with ``e_r`` the residual of the target (the
-    standardised rating minus the global mean). Biases are updated first, as in
-    Surprise's SVD.
+    standardised rating minus the global mean).
+
+    The user's bias and vector are held in a local and in the scratch ``p`` (length
+    ``k``) for the whole segment and written back at its end: each step reads the
+    vector the previous one wrote, and a store to the factor matrix followed by a
+    load of it would sit on that chain.
 
     Every array holds float32 (twice the SIMD width and half the memory traffic of
     float64); the scalars are cast so that no step promotes to float64. Returns
     ``sum_r w_r e_r^2`` over the visited ratings, each error taken before its step,
     summed in float64.
     """
-    user_codes, item_codes = ratings.users, ratings.items
+    item_codes = ratings.items
     target, weight, features = ratings.target, ratings.weight, ratings.features
-    user_bias, user_factors = users.bias, users.vectors
+    user_factors = users.vectors
     item_bias, item_factors = items.bias, items.vectors
     fit_bias = penalty.fit_bias
     k = user_factors.shape[1]
@@ -58,66 +86,50 @@ def sgd_visit(positions, ratings, learning_rate, penalty, users, items, coef):
     rate = np.float32(learning_rate)
     alpha = np.float32(penalty.alpha)
     alpha_bias = np.float32(penalty.alpha_bias)
+    for f in range(k):
+        p[f] = user_factors[user, f]
+    user_bias = users.bias[user]
     squared_error = 0.0
-    for n in range(positions.shape[0]):
-        r = positions[n]
-        u = user_codes[r]
-        i = item_codes[r]
+    r = first - 1
+    for _ in range(stop - start):
+        r += 1
+        if r == stop:
+            r = start
         step = rate * weight[r]
         if step == 0:
             continue
+        i = item_codes[r]
         dot = np.float32(0.0)
         for f in range(k):
-            dot += user_factors[u, f] * item_factors[i, f]
+            dot += p[f] * item_factors[i, f]
         for c in range(n_features):
             dot += features[r, c] * coef[c]
-        err = target[r] - user_bias[u] - item_bias[i] - dot
+        err = target[r] - user_bias - item_bias[i] - dot
         squared_error += np.float64(weight[r]) * np.float64(err) * np.float64(err)
         if fit_bias:
-            user_bias[u] += step * (err - alpha_bias * user_bias[u])
+            user_bias += step * (err - alpha_bias * user_bias)
             item_bias[i] += step * (err - alpha_bias * item_bias[i])
         for f in range(k):
-            p = user_factors[u, f]
+            pf = p[f]
             q = item_factors[i, f]
-            user_factors[u, f] = p + step * (err * q - alpha * p)
-            item_factors[i, f] = q + step * (err * p - alpha * q)
+            p[f] = pf + step * (err * q - alpha * pf)
+            item_factors[i, f] = q + step * (err * pf - alpha * q)
         for c in range(n_features):
             coef[c] += step * (err * features[r, c] - alpha_bias * coef[c])
+    for f in range(k):
+        user_factors[user, f] = p[f]
+    users.bias[user] = user_bias
     return squared_error
-
-
-@numba.njit(cache=True, error_model="numpy", nogil=True)
-def cell_visiting_order(cell_segments, segment_ptr, seed, segment_visit, visit):
-    """Write a cell's visiting order into ``visit``: its users in random order, each
-    user's ratings in random order.
-
-    ``segment_ptr[s]:segment_ptr[s + 1]`` are the positions of one user's ratings in
-    the cell, for the segments ``s`` in ``cell_segments`` (a range). Keeping a user's
-    ratings together keeps that user's vector in cache. The shuffles are driven by
-    ``seed``; ``segment_visit`` (one slot per segment) is scratch.
-    """
-    first, last = cell_segments
-    for s in range(first, last):
-        segment_visit[s] = s
-    shuffle_range(segment_visit, first, last, seed)
-    pos = segment_ptr[first]
-    for n in range(first, last):
-        s = segment_visit[n]
-        size = segment_ptr[s + 1] - segment_ptr[s]
-        for j in range(size):
-            visit[pos + j] = segment_ptr[s] + j
-        shuffle_range(visit, pos, pos + size, seed ^ (np.uint64(s + 1) * GOLDEN))
-        pos += size
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True, parallel=True)
 def sgd_epoch(
     cell_segment_ptr,
     segment_ptr,
+    segment_user,
     diagonal_order,
     seed,
     segment_visit,
-    visit,
     ratings,
     learning_rate,
     penalty,
@@ -128,50 +140,61 @@ def sgd_epoch(
     """One epoch: the diagonals in ``diagonal_order``, each one's cells in parallel.
 
     The ratings are stored cell by cell (cell ``a * n_blocks + b`` for user block
-    ``a`` and item block ``b``) and within a cell user by user: the cell's user
-    segments are ``cell_segment_ptr[cell]:cell_segment_ptr[cell + 1]``, and
-    ``segment_ptr`` bounds each segment's ratings. Each epoch visits a cell's users,
-    and each user's ratings, in a fresh random order, written to the scratch arrays
-    ``segment_visit`` (one slot per segment) and ``visit`` (one slot per rating).
-    ``seed`` drives the epoch's visiting orders. ``ratings``, ``learning_rate``,
-    ``penalty``, ``users``, ``items`` and ``coef`` are as in :func:`sgd_visit`.
-    Returns the weighted squared errors met during the epoch (see ``sgd_visit``).
+    ``a`` and item block ``b``) and within a cell user by user: the cell's segments
+    are ``cell_segment_ptr[cell]:cell_segment_ptr[cell + 1]``, segment ``s`` holds
+    the ratings ``segment_ptr[s]:segment_ptr[s + 1]`` of user ``segment_user[s]``,
+    stored in random order. Each epoch visits a cell's segments in a fresh random
+    order (written to the scratch ``segment_visit``, one slot per segment), and each
+    segment from a fresh random starting point (:func:`sgd_segment`), so that the
+    ratings are read in storage order. ``seed`` drives the epoch's choices.
+    ``ratings``, ``learning_rate``, ``penalty``, ``users``, ``items`` and ``coef``
+    are as in :func:`sgd_segment`. Returns the weighted squared errors met during
+    the epoch (see ``sgd_segment``).
     """
     n_blocks = diagonal_order.shape[0]
     n_features = coef.shape[0]
+    k = users.vectors.shape[1]
     # The feature coefficients are shared by every cell: each cell of a diagonal
     # updates its own copy, and the copies are then averaged, weighted by the cells'
     # numbers of ratings (fixed order, so the result does not depend on threads).
     local_coef = np.empty((n_blocks, n_features), dtype=coef.dtype)
+    # Per-cell scratch is allocated up front (see _als.als_half_step).
+    user_vector = np.empty((n_blocks, k), dtype=users.vectors.dtype)
     cell_size = np.empty(n_blocks)
     cell_error = np.empty(n_blocks)
     squared_error = 0.0
-    for s in range(n_blocks):
-        shift = diagonal_order[s]
+    for d in range(n_blocks):
+        shift = diagonal_order[d]
         for b in numba.prange(n_blocks):
             cell = b * n_blocks + (b + shift) % n_blocks
             first = cell_segment_ptr[cell]
             last = cell_segment_ptr[cell + 1]
-            cell_visiting_order(
-                (first, last),
-                segment_ptr,
-                seed ^ (np.uint64(cell + 1) * GOLDEN),
-                segment_visit,
-                visit,
-            )
-            start = segment_ptr[first]
-            stop = segment_ptr[last]
-            cell_size[b] = stop - start
+            state = seed ^ (np.uint64(cell + 1) * GOLDEN)
+            for s in range(first, last):
+                segment_visit[s] = s
+            shuffle_range(segment_visit, first, last, state)
+            cell_size[b] = segment_ptr[last] - segment_ptr[first]
             local_coef[b, :] = coef
-            cell_error[b] = sgd_visit(
-                visit[start:stop],
-                ratings,
-                learning_rate,
-                penalty,
-                users,
-                items,
-                local_coef[b],
-            )
+            error = 0.0
+            for n in range(first, last):
+                s = segment_visit[n]
+                start = segment_ptr[s]
+                stop = segment_ptr[s + 1]
+                state, offset = random_below(state, stop - start)
+                error += sgd_segment(
+                    segment_user[s],
+                    start,
+                    stop,
+                    start + offset,
+                    ratings,
+                    learning_rate,
+                    penalty,
+                    users,
+                    items,
+                    local_coef[b],
+                    user_vector[b],
+                )
+            cell_error[b] = error
         # Summed in cell order, so the total does not depend on the threads either.
         for b in range(n_blocks):
             squared_error += cell_error[b]

@@ -52,11 +52,10 @@ class Prior(NamedTuple):
 
 
 class ShuffledRatings(NamedTuple):
-    """The ratings in SGD's storage order: per rating, the user and item codes, the
+    """The ratings in SGD's storage order: per rating, the item code, the
     standardised target, the weight and the (standardised) feature row, all float32
-    but the codes."""
+    but the codes. Whose ratings they are is stored per run of one user's ratings."""
 
-    users: np.ndarray
     items: np.ndarray
     target: np.ndarray
     weight: np.ndarray

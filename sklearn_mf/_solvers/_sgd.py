@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .._kernels._sgd import sgd_epoch
+from .._kernels._sgd import sgd_epoch, shuffle_segments
 from .._kernels._types import Penalty, ShuffledRatings, Side
 from .._ratings import RatingData, group_by_key
 from ..utils._random import SEED_MAX
@@ -31,7 +31,8 @@ class SGDSolver:
 
     Users and items are assigned to ``N_BLOCKS`` random blocks each; an epoch walks the
     block diagonals in random order, the cells of a diagonal in parallel, and the
-    ratings of a cell user by user in random order (see :mod:`sklearn_mf._kernels._sgd`).
+    ratings of a cell user by user in random order, each user's from a random point
+    of an order shuffled once (see :mod:`sklearn_mf._kernels._sgd`).
     The model is stored in float32 during training.
     """
 
@@ -66,20 +67,24 @@ class SGDSolver:
         # Segments: runs of one user's ratings, which never cross a cell boundary.
         self._segment_ptr = np.union1d(np.concatenate((starts, [0])), cell_ptr)
         self._cell_segment_ptr = np.searchsorted(self._segment_ptr, cell_ptr)
-        self._segment_visit = np.empty(self._segment_ptr.shape[0] - 1, dtype=np.int64)
+        self._segment_user = users[self._segment_ptr[:-1]]
+        self._segment_visit = np.empty(self._segment_user.shape[0], dtype=np.int64)
+        # Each segment's ratings in a random order, drawn from the grouped order, so
+        # that it does not depend on the order of the rows either.
+        shuffle_segments(
+            self._segment_ptr, np.uint64(random_state.randint(SEED_MAX)), order
+        )
         with np.errstate(over="ignore"):
             # A rating whose weight is negligible next to others' can stand far out
             # of the standardised range: its target becomes inf in float32, but its
             # weight becomes 0, and the kernel skips ratings of weight 0.
             self._ratings = ShuffledRatings(
-                users,
                 data.item_codes[order],
                 data.target[order].astype(np.float32),
                 data.weight[order].astype(np.float32),
                 data.features[order].astype(np.float32),
             )
         self._penalty = Penalty(self.alpha, self.alpha_bias, self.fit_bias)
-        self._visit = np.empty(data.n_ratings, dtype=np.int64)
 
     def full_vectors(self, model: FactorModel) -> tuple[np.ndarray, np.ndarray]:
         """The vectors whose dot products make the predictions (no implicit terms)."""
@@ -99,10 +104,10 @@ class SGDSolver:
             squared_error = sgd_epoch(
                 self._cell_segment_ptr,
                 self._segment_ptr,
+                self._segment_user,
                 diagonal_order,
                 seed,
                 self._segment_visit,
-                self._visit,
                 self._ratings,
                 self.learning_rate,
                 self._penalty,

@@ -1,58 +1,60 @@
-"""The SGD kernels (``_kernels._sgd``): one visit against a Python reference, the
-visiting order of a cell and of an epoch."""
+"""The SGD kernels (``_kernels._sgd``): one segment against a Python reference, the
+shuffles, and an epoch's coverage of the ratings."""
 
 import numpy as np
 import pytest
 
-from sklearn_mf._kernels._sgd import cell_visiting_order, sgd_visit
+from sklearn_mf._kernels._sgd import sgd_segment, shuffle_segments
 from sklearn_mf._kernels._types import Penalty, ShuffledRatings, Side
 from sklearn_mf._ratings import RatingData
 from sklearn_mf._solvers import FactorModel, SolverOptions
 from sklearn_mf._solvers._sgd import SGDSolver
 
 
-def test_sgd_visit_matches_python_reference():
+@pytest.mark.parametrize("first", [0, 7, 39])
+def test_sgd_segment_matches_python_reference(first):
     rng = np.random.RandomState(2)
-    n, k = 40, 3
-    users = rng.randint(0, 4, n).astype(np.int32)
+    n, k, user = 40, 3, 2
     items = rng.randint(0, 5, n).astype(np.int32)
     target, weight = rng.randn(n), rng.uniform(0, 2, n)
     features = rng.randn(n, 2)
-    order = rng.permutation(n).astype(np.int64)
-    state = [np.zeros(4), np.zeros(5), rng.randn(4, k), rng.randn(5, k), rng.randn(2)]
+    state = [rng.randn(4), rng.randn(5), rng.randn(4, k), rng.randn(5, k), rng.randn(2)]
     expected = [a.copy() for a in state]
     lr, alpha, alpha_bias = 0.05, 0.1, 0.02
     bu, bi, p, q, c = expected
     squared_error = 0.0
-    for r in order:
-        u, i, s = users[r], items[r], lr * weight[r]
-        err = target[r] - (bu[u] + bi[i] + p[u] @ q[i] + features[r] @ c)
+    for r in [*range(first, n), *range(first)]:
+        i, s = items[r], lr * weight[r]
+        err = target[r] - (bu[user] + bi[i] + p[user] @ q[i] + features[r] @ c)
         squared_error += weight[r] * err**2
-        bu[u] += s * (err - alpha_bias * bu[u])
+        bu[user] += s * (err - alpha_bias * bu[user])
         bi[i] += s * (err - alpha_bias * bi[i])
-        p[u], q[i] = (
-            p[u] + s * (err * q[i] - alpha * p[u]),
-            q[i] + s * (err * p[u] - alpha * q[i]),
+        p[user], q[i] = (
+            p[user] + s * (err * q[i] - alpha * p[user]),
+            q[i] + s * (err * p[user] - alpha * q[i]),
         )
         c += s * (err * features[r] - alpha_bias * c)
     # The kernel works in float32, as the SGD solver stores everything.
     state32 = [a.astype(np.float32) for a in state]
     ratings = ShuffledRatings(
-        users,
         items,
         target.astype(np.float32),
         weight.astype(np.float32),
         features.astype(np.float32),
     )
     bu32, bi32, p32, q32, c32 = state32
-    got_error = sgd_visit(
-        order,
+    got_error = sgd_segment(
+        user,
+        0,
+        n,
+        first,
         ratings,
         lr,
         Penalty(alpha, alpha_bias, True),
         Side(bu32, p32),
         Side(bi32, q32),
         c32,
+        np.empty(k, dtype=np.float32),
     )
     assert got_error == pytest.approx(squared_error, rel=1e-5)
     for got, want in zip(state32, expected, strict=True):
@@ -60,40 +62,40 @@ def test_sgd_visit_matches_python_reference():
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
-def test_cell_visiting_order_groups_users_and_is_seeded():
-    segment_ptr = np.array([0, 3, 7, 8])
-    segment_visit = np.empty(3, dtype=np.int64)
-    out = np.empty(8, dtype=np.int64)
-    cell_visiting_order((0, 3), segment_ptr, np.uint64(5), segment_visit, out)
-    groups, pos = [], 0
-    for s in segment_visit:
-        size = segment_ptr[s + 1] - segment_ptr[s]
-        groups.append(sorted(out[pos : pos + size]))
-        pos += size
-    assert groups == [
-        list(range(segment_ptr[s], segment_ptr[s + 1])) for s in segment_visit
-    ]
-    again = np.empty(8, dtype=np.int64)
-    cell_visiting_order((0, 3), segment_ptr, np.uint64(5), segment_visit, again)
+def test_shuffle_segments_permutes_within_segments_and_is_seeded():
+    segment_ptr = np.array([0, 3, 7, 8, 20])
+    out = np.arange(20)
+    shuffle_segments(segment_ptr, np.uint64(5), out)
+    for start, stop in zip(segment_ptr[:-1], segment_ptr[1:], strict=True):
+        assert sorted(out[start:stop]) == list(range(start, stop))
+    assert not np.array_equal(out, np.arange(20))
+    again = np.arange(20)
+    shuffle_segments(segment_ptr, np.uint64(5), again)
     np.testing.assert_array_equal(out, again)
 
 
 def test_sgd_epoch_visits_every_rating_once():
+    # With a vanishing learning rate nothing moves (a rate of 0 would skip every
+    # rating), and the epoch's squared error is the sum over the ratings it visited:
+    # each exactly once.
     rng = np.random.RandomState(0)
     n = 500
     users, items = (
         rng.randint(0, 30, n).astype(np.int32),
         rng.randint(0, 20, n).astype(np.int32),
     )
+    target, weight = rng.randn(n), rng.uniform(0.5, 2, n)
     data = RatingData(
-        users, items, rng.randn(n), 0.0, 1.0, np.ones(n), np.zeros((n, 0)), 30, 20, 2, 2
+        users, items, target, 0.0, 1.0, weight, np.zeros((n, 0)), 30, 20, 2, 2
     )
     options = SolverOptions(
-        alpha=0.1, alpha_bias=0.1, fit_bias=True, learning_rate=0.0, order_seed=0
+        alpha=0.0, alpha_bias=0.0, fit_bias=True, learning_rate=1e-30, order_seed=0
     )
     solver = SGDSolver(data, options)
     model = FactorModel(
-        np.zeros(30), np.zeros(20), np.ones((30, 2)), np.ones((20, 2)), np.zeros(0)
+        np.zeros(30), np.zeros(20), np.zeros((30, 2)), np.zeros((20, 2)), np.zeros(0)
     ).astype(np.float32)
-    solver.epoch(model)
-    np.testing.assert_array_equal(np.sort(solver._visit), np.arange(n))
+    loss = solver.epoch(model)
+    target32, weight32 = target.astype(np.float32), weight.astype(np.float32)
+    expected = np.sum(weight32.astype(float) * target32.astype(float) ** 2)
+    assert loss * data.total_weight == pytest.approx(expected, rel=1e-12)
