@@ -36,7 +36,10 @@ def shuffle_range(values, start, stop, seed):
     state = seed
     for j in range(stop - start - 1, 0, -1):
         state, pick = random_below(state, j + 1)
-        values[start + j], values[start + pick] = values[start + pick], values[start + j]
+        values[start + j], values[start + pick] = (
+            values[start + pick],
+            values[start + j],
+        )
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
