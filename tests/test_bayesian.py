@@ -182,3 +182,23 @@ def test_side_feature_coefficient_is_recovered(planted):
     ).fit(np.column_stack([X, 10 + 3 * feature]), y + 0.7 * feature)
     # The column is 10 + 3 x, so the rating's 0.7 x is 0.7 / 3 per input unit.
     assert model.coef_[0] == pytest.approx(0.7 / 3, rel=0.05)
+
+
+def test_sketch_adds_the_same_sum_in_batches_of_any_width(monkeypatch):
+    rng = np.random.RandomState(1)
+    m, n = 40, 30
+    samples = [(rng.randn(m, k), rng.randn(n, k)) for k in (2, 3, 2, 5, 2)]
+
+    def sketched(width):
+        monkeypatch.setattr("sklearn_mf._solvers._sketch._BUFFER_COLUMNS", width)
+        ids = np.arange(m, dtype=np.uint64), np.arange(n, dtype=np.uint64)
+        sketch = ProductSketch(*ids, 6, seed=3)
+        for rows, cols in samples:
+            sketch.add(rows, cols)
+        left, right = sketch.factors(0.2)
+        return left @ right.T
+
+    # Width 1: every product is added at once; 4: some are buffered, 128: all are.
+    expected = sketched(1)
+    for width in (4, 128):
+        np.testing.assert_allclose(sketched(width), expected, rtol=1e-12, atol=1e-12)

@@ -42,15 +42,21 @@ def solve_lower_transpose(a, b):
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
+def solve_lower(a, b):
+    """Solve ``L x = b`` in place for the Cholesky factor ``L`` held in ``a``."""
+    for i in range(b.shape[0]):
+        s = b[i]
+        for k in range(i):
+            s -= a[i, k] * b[k]
+        b[i] = s / a[i, i]
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def cholesky_solve_inplace(a, b):
     """Solve ``a @ x = b`` for a symmetric positive definite ``a``; ``x`` replaces ``b``.
 
     Only the lower triangle of ``a`` is read; it is overwritten by the Cholesky factor.
     """
     cholesky_inplace(a)
-    for i in range(b.shape[0]):  # forward substitution: L y = b
-        s = b[i]
-        for k in range(i):
-            s -= a[i, k] * b[k]
-        b[i] = s / a[i, i]
+    solve_lower(a, b)
     solve_lower_transpose(a, b)

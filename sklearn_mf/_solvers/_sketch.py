@@ -16,13 +16,21 @@ import scipy.linalg
 
 from .._kernels._init import normal_rows
 
+# Products are buffered and added this many factor columns at a time (fewer when the
+# buffer would pass _BUFFER_BYTES): BLAS multiplies by thin factors (k columns) at a
+# fraction of the speed it reaches on wide ones (benchmarks/README.md, "Figures
+# behind code choices"). The sum is the same; only its rounding differs.
+_BUFFER_COLUMNS = 128
+_BUFFER_BYTES = 64 << 20
+
 
 class ProductSketch:
     """Sketch of ``M = sum_s V_s W_s'`` for ``V_s`` of shape ``(m, k)`` and ``W_s`` of
     shape ``(n, k)``: the range sketch ``M Omega`` and the co-range sketch ``Psi M``.
 
     The test matrices are drawn row by row from the ids' seeds, so a row's draws do not
-    depend on the other ids in the data.
+    depend on the other ids in the data. Products are added in batches (see
+    ``_BUFFER_COLUMNS``): :meth:`factors` adds what is buffered first.
     """
 
     def __init__(
@@ -33,19 +41,48 @@ class ProductSketch:
         self.corange_test = np.empty((row_seeds.shape[0], corank))
         normal_rows(col_seeds, np.uint64(2 * seed), 1.0, self.range_test)
         normal_rows(row_seeds, np.uint64(2 * seed + 1), 1.0, self.corange_test)
-        self.range = np.zeros((row_seeds.shape[0], rank))
-        self.corange = np.zeros((corank, col_seeds.shape[0]))
+        n_rows, n_cols = row_seeds.shape[0], col_seeds.shape[0]
+        self.range = np.zeros((n_rows, rank))
+        self.corange = np.zeros((corank, n_cols))
+        width = max(1, min(_BUFFER_COLUMNS, _BUFFER_BYTES // (8 * (n_rows + n_cols))))
+        self._row_buffer = np.empty((n_rows, width))
+        self._col_buffer = np.empty((n_cols, width))
+        self._buffered = 0
 
     def add(self, row_vectors: np.ndarray, col_vectors: np.ndarray) -> None:
         """Add one product ``V W'`` without forming it."""
+        k = row_vectors.shape[1]
+        width = self._row_buffer.shape[1]
+        if self._buffered + k > width:
+            self._flush()
+        if k > width:
+            self._add_now(row_vectors, col_vectors)
+            return
+        end = self._buffered + k
+        self._row_buffer[:, self._buffered : end] = row_vectors
+        self._col_buffer[:, self._buffered : end] = col_vectors
+        self._buffered = end
+
+    def _flush(self) -> None:
+        if self._buffered:
+            end = self._buffered
+            self._add_now(self._row_buffer[:, :end], self._col_buffer[:, :end])
+            self._buffered = 0
+
+    def _add_now(self, row_vectors: np.ndarray, col_vectors: np.ndarray) -> None:
         self.range += row_vectors @ (col_vectors.T @ self.range_test)
         self.corange += (self.corange_test.T @ row_vectors) @ col_vectors.T
 
     def factors(self, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         """``(A, B)`` with ``A B'`` the sketch's approximation of ``scale * M``,
         balanced so that ``A`` and ``B`` have the same column norms."""
+        self._flush()
         basis, _ = np.linalg.qr(self.range)
-        core, *_ = scipy.linalg.lstsq(self.corange_test.T @ basis, self.corange)
+        # The least-squares core through a QR factorisation: the tested basis is a
+        # Gaussian matrix's image of an orthonormal one, of full column rank, and
+        # LAPACK's default least-squares driver (an SVD) is several times slower.
+        tested, triangle = np.linalg.qr(self.corange_test.T @ basis)
+        core = scipy.linalg.solve_triangular(triangle, tested.T @ self.corange)
         left, singular, right = np.linalg.svd(scale * core, full_matrices=False)
         root = np.sqrt(singular)
         return (basis @ left) * root, right.T * root

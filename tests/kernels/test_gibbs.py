@@ -2,6 +2,7 @@
 factors and of the implicit vectors."""
 
 import numpy as np
+import pytest
 
 from sklearn_mf._kernels._gibbs import gibbs_half_step, gibbs_implicit
 from sklearn_mf._kernels._types import Prior, Ratings, Side
@@ -13,16 +14,18 @@ def _empirical(draws):
     return draws.mean(axis=0), np.cov(draws, rowvar=False)
 
 
-def test_half_step_draws_follow_the_gaussian_conditional():
+# Rows with at least k + 1 ratings are drawn through their normal equations, rows
+# with fewer through their ratings (dual_draw_row): both draw the same conditional.
+@pytest.mark.parametrize("k, n_ratings", [(2, 7), (2, 2), (4, 3), (4, 1)])
+def test_half_step_draws_follow_the_gaussian_conditional(k, n_ratings):
     rng = np.random.RandomState(0)
-    k, n_ratings = 2, 7
     other_index = np.sort(rng.randint(0, 4, n_ratings)).astype(np.int32)
     target = rng.randn(n_ratings)
     weight = rng.uniform(0.5, 2.0, n_ratings)
     other_bias = rng.randn(4)
     other_vectors = rng.randn(4, k)
     tau, bias_precision, bias_mean = 2.0, 3.0, 0.2
-    factor_precision, factor_mean = np.array([1.5, 4.0]), np.array([0.1, -0.3])
+    factor_precision, factor_mean = rng.uniform(1.0, 4.0, k), rng.randn(k)
     prior = rng.randn(1, k)
     # The conditional in closed form: precision tau G + D, mean from the normal
     # equations with the prior centred on factor_mean + prior.
