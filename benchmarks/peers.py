@@ -252,7 +252,7 @@ class _MyfmEncoder:
         return _Blocks(relations, self.group_shapes)
 
 
-def myfm_bayesian(name: str, n_iter: int, implicit: bool) -> Adapter:
+def myfm_bayesian(name: str, n_iter: int, implicit: bool, rank: int = 10) -> Adapter:
     import myfm
 
     def prepare(X: pd.DataFrame, y: pd.Series) -> Any:
@@ -263,7 +263,7 @@ def myfm_bayesian(name: str, n_iter: int, implicit: bool) -> Adapter:
 
     def fit(data: Any) -> Any:
         encoder, blocks, y = data
-        fm = myfm.MyFMRegressor(rank=10, random_seed=0)
+        fm = myfm.MyFMRegressor(rank=rank, random_seed=0)
         # As myfm's MovieLens examples: every kept sample is averaged in predict.
         fm.fit(
             None,

@@ -202,3 +202,19 @@ def test_sketch_adds_the_same_sum_in_batches_of_any_width(monkeypatch):
     expected = sketched(1)
     for width in (4, 128):
         np.testing.assert_allclose(sketched(width), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_sketch_core_takes_rank_deficient_tests():
+    from sklearn_mf._solvers._sketch import _least_squares
+
+    rng = np.random.RandomState(0)
+    a = rng.randn(9, 4)
+    a[:, 3] = a[:, 0]  # rank 3
+    b = rng.randn(9, 5)
+    x = _least_squares(a, b)
+    assert np.isfinite(x).all()
+    np.testing.assert_allclose(a.T @ (a @ x - b), 0.0, atol=1e-10)
+    full = rng.randn(9, 4)
+    np.testing.assert_allclose(
+        _least_squares(full, b), np.linalg.lstsq(full, b)[0], atol=1e-12
+    )

@@ -17,17 +17,7 @@ import numba
 import numpy as np
 
 from . import FASTMATH
-from ._random import GOLDEN, splitmix64
-
-
-@numba.njit(cache=True, error_model="numpy", nogil=True)
-def random_below(state, n):
-    """Advance ``state``; return it and a random integer in ``[0, n)`` (``n >= 1``).
-
-    Lemire's multiply-shift maps 32 random bits to the range: no slow 64-bit modulo.
-    """
-    state, z = splitmix64(state)
-    return state, np.int64(((z >> np.uint64(32)) * np.uint64(n)) >> np.uint64(32))
+from ._random import GOLDEN, random_below
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)

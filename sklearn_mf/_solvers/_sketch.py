@@ -8,13 +8,16 @@ but whose spectrum falls fast (on MovieLens its best approximation of rank
 ``n_samples`` times the memory of one model; this sketch keeps two thin matrices and
 updates them with each sample (J. A. Tropp, A. Yurtsever, M. Udell and V. Cevher,
 "Practical sketching algorithms for low-rank matrix approximation", SIAM J. Matrix
-Anal. Appl. 38(4), 2017).
+Anal. Appl. 38(4), 2017), multiplied by sparse sign test matrices (their 2019 paper in
+SIAM J. Sci. Comput. 41(4)), so that an update costs the two products that write the
+sketches and little more.
 """
 
 import numpy as np
 import scipy.linalg
+import scipy.linalg.blas
 
-from .._kernels._init import normal_rows
+from .._kernels._sparse_sign import add_sparse_sign_product, draw_sparse_signs
 
 # Products are buffered and added this many factor columns at a time (fewer when the
 # buffer would pass _BUFFER_BYTES): BLAS multiplies by thin factors (k columns) at a
@@ -22,6 +25,28 @@ from .._kernels._init import normal_rows
 # behind code choices"). The sum is the same; only its rounding differs.
 _BUFFER_COLUMNS = 128
 _BUFFER_BYTES = 64 << 20
+# Nonzeros per row of a test matrix, as Tropp et al. (2019) recommend.
+_NONZEROS = 8
+
+
+class SparseSigns:
+    """A test matrix with ``_NONZEROS`` random signs per row (fewer when it has fewer
+    columns), one row per id, drawn from the ids' seeds."""
+
+    def __init__(self, row_seeds: np.ndarray, n_columns: int, seed: int):
+        shape = (row_seeds.shape[0], min(_NONZEROS, n_columns))
+        self.n_columns = n_columns
+        self.positions = np.empty(shape, dtype=np.int32)
+        self.signs = np.empty(shape)
+        draw_sparse_signs(
+            row_seeds, np.uint64(seed), n_columns, self.positions, self.signs
+        )
+
+    def transpose_times(self, x: np.ndarray) -> np.ndarray:
+        """``S' x`` for this matrix ``S``."""
+        out = np.zeros((self.n_columns, x.shape[1]))
+        add_sparse_sign_product(self.positions, self.signs, x, out)
+        return out
 
 
 class ProductSketch:
@@ -37,10 +62,8 @@ class ProductSketch:
         self, row_seeds: np.ndarray, col_seeds: np.ndarray, rank: int, seed: int
     ):
         corank = 2 * rank + 1
-        self.range_test = np.empty((col_seeds.shape[0], rank))
-        self.corange_test = np.empty((row_seeds.shape[0], corank))
-        normal_rows(col_seeds, np.uint64(2 * seed), 1.0, self.range_test)
-        normal_rows(row_seeds, np.uint64(2 * seed + 1), 1.0, self.corange_test)
+        self.range_test = SparseSigns(col_seeds, rank, 2 * seed)
+        self.corange_test = SparseSigns(row_seeds, corank, 2 * seed + 1)
         n_rows, n_cols = row_seeds.shape[0], col_seeds.shape[0]
         self.range = np.zeros((n_rows, rank))
         self.corange = np.zeros((corank, n_cols))
@@ -70,19 +93,44 @@ class ProductSketch:
             self._buffered = 0
 
     def _add_now(self, row_vectors: np.ndarray, col_vectors: np.ndarray) -> None:
-        self.range += row_vectors @ (col_vectors.T @ self.range_test)
-        self.corange += (self.corange_test.T @ row_vectors) @ col_vectors.T
+        _add_product(
+            self.range, row_vectors, self.range_test.transpose_times(col_vectors).T
+        )
+        _add_product(
+            self.corange, self.corange_test.transpose_times(row_vectors), col_vectors.T
+        )
 
     def factors(self, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         """``(A, B)`` with ``A B'`` the sketch's approximation of ``scale * M``,
         balanced so that ``A`` and ``B`` have the same column norms."""
         self._flush()
         basis, _ = np.linalg.qr(self.range)
-        # The least-squares core through a QR factorisation: the tested basis is a
-        # Gaussian matrix's image of an orthonormal one, of full column rank, and
-        # LAPACK's default least-squares driver (an SVD) is several times slower.
-        tested, triangle = np.linalg.qr(self.corange_test.T @ basis)
-        core = scipy.linalg.solve_triangular(triangle, tested.T @ self.corange)
+        core = _least_squares(self.corange_test.transpose_times(basis), self.corange)
         left, singular, right = np.linalg.svd(scale * core, full_matrices=False)
         root = np.sqrt(singular)
         return (basis @ left) * root, right.T * root
+
+
+def _least_squares(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``argmin_x |a x - b|`` for a tall ``a``, through its QR factorisation when it
+    has full column rank (a random embedding of an orthonormal basis almost always
+    does): LAPACK's default least-squares driver (an SVD) is several times slower.
+    A rank-deficient ``a`` takes the pivoted driver."""
+    orthonormal, triangle = np.linalg.qr(a)
+    pivots = np.abs(np.diag(triangle))
+    if pivots.size and pivots.min() > 1e-10 * pivots.max():
+        return scipy.linalg.solve_triangular(triangle, orthonormal.T @ b)
+    return scipy.linalg.lstsq(a, b, lapack_driver="gelsy")[0]
+
+
+def _add_product(out: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
+    """``out += a @ b`` in place, for a C-contiguous ``out``: BLAS accumulates into
+    ``out`` (as ``out' += b' a'``) instead of writing a temporary of its size."""
+    scipy.linalg.blas.dgemm(
+        1.0,
+        np.asfortranarray(b.T),
+        np.asfortranarray(a.T),
+        beta=1.0,
+        c=out.T,
+        overwrite_c=True,
+    )
