@@ -1,6 +1,8 @@
-"""Where a small fit's time goes: a fit of 1K, 10K and 100K ratings split into phases.
+"""Fixed costs: a fit of 1K, 10K and 100K ratings split into phases, a grid search of
+small fits, and the first fit in a fresh environment.
 
-    python benchmarks/overhead.py [--old ../baseline] [--out benchmarks/results/overhead]
+    SKLEARN_MF_DATA=/path/to/data python benchmarks/overhead.py \
+        [--old ../baseline] [--out benchmarks/results/overhead]
 
 Searches do hundreds of fits of the same small data, so the fixed cost of a fit
 (validation, id encoding, indexes, solver setup, the fitted state) matters as much as
@@ -11,6 +13,12 @@ default ``alpha="auto"`` runs the training phases inside its search). ``--old``
 points at another checkout, imported through PYTHONPATH, for a before/after pair.
 
 Data: ``make_ratings`` at MovieLens-like proportions (``_common.synthetic_shape``).
+
+The grid search is ``GridSearchCV`` over ``SEARCH_GRID`` (12 settings) with 5 shuffled
+folds on ML-100K, RMSE, one process per build; the builds' mean test scores are
+compared. The first fit runs in a fresh process whose numba cache directory is empty
+(as in a new environment): the import, the first default fit of 1K ratings and the
+first predict, then the same in a second fresh process that finds the cache warm.
 """
 
 from __future__ import annotations
@@ -21,12 +29,20 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from _common import RESULTS, environment, header_line, synthetic_shape, write_report
+from _common import (
+    RESULTS,
+    environment,
+    header_line,
+    load_dataset,
+    synthetic_shape,
+    write_report,
+)
 
 DEFAULT_OUT = RESULTS / "overhead"
 SIZES = (1_000, 10_000, 100_000)
@@ -36,6 +52,8 @@ MODELS: dict[str, dict[str, Any]] = {
     "alpha=0.1": {"alpha": 0.1},
     "sgd": {"solver": "sgd", "alpha": 0.02, "max_iter": 20, "tol": None},
 }
+SEARCH_GRID = {"n_components": [16, 32, 64], "alpha": [0.04, 0.08, 0.12, 0.16]}
+FIRST_FIT_RATINGS = 1_000
 
 
 class PhaseTimer:
@@ -74,6 +92,7 @@ class PhaseTimer:
 def _instrument(timer: PhaseTimer) -> Callable[..., Any]:
     """Wrap the library's phases; return the estimator class."""
     from sklearn_mf import MatrixFactorization, _base, _mf_training, _training_set
+    from sklearn_mf._ratings import RatingData
     from sklearn_mf._solvers import _als, _sgd
 
     phases = [
@@ -91,7 +110,68 @@ def _instrument(timer: PhaseTimer) -> Callable[..., Any]:
     ]
     for owner, attribute, phase in phases:
         timer.wrap(owner, attribute, phase)
+    # The alternating solvers' indexes are built on first use, inside the epochs.
+    for index in ("by_user", "by_item"):
+        timer.wrap(RatingData.__dict__[index], "func", "rating indexes")
     return MatrixFactorization
+
+
+def _search() -> dict[str, Any]:
+    from sklearn.model_selection import GridSearchCV, KFold
+
+    from sklearn_mf import MatrixFactorization
+
+    X, y = load_dataset("ml-100k")
+    search = GridSearchCV(
+        MatrixFactorization(random_state=0),
+        SEARCH_GRID,
+        cv=KFold(5, shuffle=True, random_state=0),
+        scoring="neg_root_mean_squared_error",
+    )
+    MatrixFactorization(random_state=0).fit(X.iloc[:2000], y.iloc[:2000])
+    start = time.perf_counter()
+    search.fit(X, y)
+    return {
+        "total_s": time.perf_counter() - start,
+        "scores": search.cv_results_["mean_test_score"].tolist(),
+        "best": search.best_params_,
+    }
+
+
+# Run by a bare interpreter (``python -c``): the benchmark's own imports would load
+# the package before the import could be timed.
+_FIRST_FIT = """
+import json, time
+start = time.perf_counter()
+from sklearn_mf import MatrixFactorization
+from sklearn_mf.datasets import make_ratings
+imported = time.perf_counter()
+X, y, _ = make_ratings(n_users={n_users}, n_items={n_items}, n_ratings={n_ratings},
+                       random_state=0)
+fit_start = time.perf_counter()
+model = MatrixFactorization(random_state=0).fit(X, y)
+fitted = time.perf_counter()
+model.predict(X)
+print(json.dumps({{"import_s": imported - start, "fit_s": fitted - fit_start,
+                  "predict_s": time.perf_counter() - fitted}}))
+"""
+
+
+def _first_fit(build: Path, cache: str) -> dict[str, Any]:
+    n_users, n_items = synthetic_shape(FIRST_FIT_RATINGS)
+    code = _FIRST_FIT.format(
+        n_users=n_users, n_items=n_items, n_ratings=FIRST_FIT_RATINGS
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONPATH": str(build)}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tempfile.gettempdir(),
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def _worker(model: str, n_ratings: int) -> dict[str, Any]:
@@ -118,17 +198,10 @@ def _worker(model: str, n_ratings: int) -> dict[str, Any]:
     return best
 
 
-def _measure(build: Path, model: str, n_ratings: int) -> dict[str, Any]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(build)
+def _measure(build: Path, case: str, argument: str) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(build)}
     result = subprocess.run(
-        [
-            sys.executable,
-            str(Path(__file__).resolve()),
-            "--worker",
-            model,
-            str(n_ratings),
-        ],
+        [sys.executable, str(Path(__file__).resolve()), "--worker", case, argument],
         env=env,
         capture_output=True,
         text=True,
@@ -137,25 +210,35 @@ def _measure(build: Path, model: str, n_ratings: int) -> dict[str, Any]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def measure(builds: dict[str, Path]) -> list[dict[str, Any]]:
+def measure(builds: dict[str, Path]) -> dict[str, Any]:
     rows = []
     for model in MODELS:
         for n_ratings in SIZES:
             for name, build in builds.items():
-                result = _measure(build, model, n_ratings)
+                result = _measure(build, model, str(n_ratings))
                 rows.append(
                     {"model": model, "ratings": n_ratings, "build": name, **result}
                 )
-    return rows
+    search = {name: _measure(build, "search", "-") for name, build in builds.items()}
+    first_fit = {}
+    for name, build in builds.items():
+        with tempfile.TemporaryDirectory(prefix="numba_cache_") as cache:
+            first_fit[name] = {
+                "empty cache": _first_fit(build, cache),
+                "warm cache": _first_fit(build, cache),
+            }
+    return {"rows": rows, "search": search, "first_fit": first_fit}
 
 
 def report_text(report: dict[str, Any]) -> str:
     rows = report["rows"]
     phases = sorted({p for row in rows for p in row["phases"]}, key=_phase_order)
     lines = [
-        "# Fixed cost of a fit (issue 17)",
+        "# Fixed costs (issue 17)",
         "",
         header_line(report["environment"]),
+        "",
+        "## A fit split into phases",
         "",
         "Milliseconds, best of "
         f"{REPEATS} fits; each phase excludes the phases nested in it.",
@@ -169,6 +252,42 @@ def report_text(report: dict[str, Any]) -> str:
             f"| {row['model']} | {row['ratings']:,} | {row['build']} | "
             f"{1e3 * row['total_s']:.1f} | " + " | ".join(cells) + " |"
         )
+    lines += ["", "## Grid search: 12 settings x 5 folds on ML-100K", ""]
+    lines += [
+        "| build | seconds | best parameters | best RMSE |",
+        "|---|---:|---|---:|",
+    ]
+    search = report["search"]
+    for name, result in search.items():
+        lines.append(
+            f"| {name} | {result['total_s']:.1f} | {result['best']} | "
+            f"{-max(result['scores']):.4f} |"
+        )
+    if len(search) == 2:
+        old, new = search.values()
+        difference = max(
+            abs(a - b) for a, b in zip(old["scores"], new["scores"], strict=True)
+        )
+        lines += [
+            "",
+            f"Speed-up {old['total_s'] / new['total_s']:.2f}x; largest difference "
+            f"between the builds' mean test scores {difference:.2e}. Grid: "
+            f"{SEARCH_GRID}.",
+        ]
+    lines += [
+        "",
+        "## First fit in a fresh environment (default model, "
+        f"{FIRST_FIT_RATINGS:,} ratings)",
+        "",
+        "| build | numba cache | import s | first fit s | first predict s |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for name, cases in report["first_fit"].items():
+        for cache, result in cases.items():
+            lines.append(
+                f"| {name} | {cache} | {result['import_s']:.2f} | "
+                f"{result['fit_s']:.2f} | {result['predict_s']:.2f} |"
+            )
     lines += [
         "",
         "A build is this checkout (new) or the one given by --old. Models: "
@@ -215,14 +334,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     if args.worker:
-        model, n_ratings = args.worker
-        print(json.dumps(_worker(model, int(n_ratings))))
+        case, argument = args.worker
+        if case == "search":
+            result = _search()
+        else:
+            result = _worker(case, int(argument))
+        print(json.dumps(result))
         return
     start = time.perf_counter()
     builds = {"new": Path(__file__).resolve().parents[1]}
     if args.old is not None:
         builds = {"old": args.old.resolve(), **builds}
-    report = {"rows": measure(builds)}
+    report = measure(builds)
     report["environment"] = environment(["sklearn-mf", "numpy", "numba"])
     report["total_s"] = time.perf_counter() - start
     write_report(args.out, report, report_text(report))
