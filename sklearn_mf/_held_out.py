@@ -11,6 +11,7 @@ import numpy as np
 
 from ._attributes import SideAttributes
 from ._ids import lookup_codes
+from ._ratings import is_unit_weights, unit_weights
 from ._scoring import EncodedRows, Predictor, SideModel, predict_rows
 from ._solvers import FactorModel
 from ._training_set import TrainingSet
@@ -40,11 +41,21 @@ def split_held_out(
         RatingInput(ratings.users[p], ratings.items[p], ratings.features[p])
         for p in parts
     )
-    train_weight = sample_weight[parts[0]]
+    train_weight, val_weight = (_weight_subset(sample_weight, p) for p in parts)
     if not train_weight.any():
         return None
-    validation = (val_ratings, y[parts[1]], sample_weight[parts[1]])
+    validation = (val_ratings, y[parts[1]], val_weight)
     return train_ratings, y[parts[0]], train_weight, validation
+
+
+def _weight_subset(weight: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``weight[rows]``, where unit weights stay a zero-stride view: the fit of the
+    slice then takes the kernels' unit-weight specialisations, which the whole
+    fit compiles anyway (a materialised array of ones made the first fit in a fresh
+    environment compile the CG half-step twice), and no array of ones is made."""
+    if is_unit_weights(weight):
+        return unit_weights(rows.shape[0])
+    return weight[rows]
 
 
 class HeldOutScore:

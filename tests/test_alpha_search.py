@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
+from sklearn_mf import MatrixFactorization
 from sklearn_mf._alpha_search import MAX_STEPS, START, rung, search_alpha
+from sklearn_mf.datasets import make_ratings
 
 N_HELD_OUT = 2_000
 
@@ -59,3 +61,30 @@ def test_a_smaller_penalty_must_win_by_more_than_the_noise(gain, chosen):
 
     alpha, _, _, _ = _search(mean_error, noise=0.3)
     assert alpha == chosen
+
+
+def test_held_out_split_keeps_unit_weights_a_view_and_fits_alike():
+    from sklearn_mf._held_out import split_held_out
+    from sklearn_mf._ratings import is_unit_weights, unit_weights
+    from sklearn_mf.utils._validation import RatingInput
+
+    n = 200
+    rng = np.random.RandomState(0)
+    ratings = RatingInput(
+        rng.randint(0, 20, n).astype(np.int32),
+        rng.randint(0, 15, n).astype(np.int32),
+        np.zeros((n, 0)),
+    )
+    split = split_held_out(ratings, rng.randn(n), unit_weights(n), 0.1, seed=0)
+    _, _, train_weight, (_, _, val_weight) = split
+    # A view of ones, as the whole fit has: one compiled kernel for both fits.
+    assert is_unit_weights(train_weight) and is_unit_weights(val_weight)
+    assert train_weight.shape == (180,) and val_weight.shape == (20,)
+
+
+def test_auto_alpha_gives_the_same_model_for_no_weights_and_ones():
+    X, y, _ = make_ratings(n_users=40, n_items=30, n_ratings=600, random_state=1)
+    plain = MatrixFactorization(random_state=0).fit(X, y)
+    ones = MatrixFactorization(random_state=0).fit(X, y, sample_weight=np.ones(600))
+    assert plain.alpha_ == ones.alpha_
+    np.testing.assert_allclose(plain.predict(X), ones.predict(X), rtol=1e-12)
