@@ -26,7 +26,7 @@ def _key_bounds(keys: np.ndarray, n_keys: int) -> np.ndarray:
     return bounds
 
 
-def _position_dtype(n: int) -> type:
+def position_dtype(n: int) -> type:
     # int32 positions when they fit halve the memory of an ordering.
     return np.int32 if n < np.iinfo(np.int32).max else np.int64
 
@@ -41,7 +41,7 @@ def group_by_key(keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]
     when the positions fit, which halves its memory.
     """
     indptr = _key_bounds(keys, n_keys)
-    order = np.empty(keys.shape[0], dtype=_position_dtype(keys.shape[0]))
+    order = np.empty(keys.shape[0], dtype=position_dtype(keys.shape[0]))
     scatter_by_key(keys, indptr, order)
     return indptr, order
 
@@ -172,7 +172,7 @@ class RatingData:
         # leave each user's ratings sorted by item.
         item_indptr = _key_bounds(self.item_codes, self.n_items)
         by_item_unsorted = (
-            np.empty(self.n_ratings, dtype=_position_dtype(self.n_ratings)),
+            np.empty(self.n_ratings, dtype=position_dtype(self.n_ratings)),
             np.empty_like(self.user_codes),
             np.empty(self.n_ratings),
         )
@@ -307,7 +307,7 @@ def group_parts(
         count_keys(codes, counts)
     indptr = np.concatenate(([0], np.cumsum(counts)))
     n = int(indptr[-1])
-    order = np.empty(n, dtype=_position_dtype(n))
+    order = np.empty(n, dtype=position_dtype(n))
     index_other = np.empty(n, dtype=np.int32)
     target = np.empty(n)
     fill, first = indptr[:-1].copy(), 0

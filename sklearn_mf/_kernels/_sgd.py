@@ -42,6 +42,98 @@ def shuffle_segments(segment_ptr, seed, out):
         )
 
 
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def _group_stably(keys_of, positions, n_keys, out):
+    """Write ``positions`` into ``out`` grouped by ``keys_of[positions]``, stably;
+    return the group bounds (length ``n_keys + 1``)."""
+    bounds = np.zeros(n_keys + 1, dtype=np.int64)
+    for q in range(positions.shape[0]):
+        bounds[keys_of[positions[q]] + 1] += 1
+    for key in range(n_keys):
+        bounds[key + 1] += bounds[key]
+    fill = bounds[:-1].copy()
+    for q in range(positions.shape[0]):
+        key = keys_of[positions[q]]
+        out[fill[key]] = positions[q]
+        fill[key] += 1
+    return bounds
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def _order_repeats(order, users, items, target, weight):
+    """Order each run of ratings of one (user, item) pair in ``order`` by target,
+    then weight (insertion sort: runs are short), so that the order does not depend
+    on the rows' positions."""
+    start = 0
+    n = order.shape[0]
+    while start < n:
+        end = start + 1
+        while (
+            end < n
+            and users[order[end]] == users[order[start]]
+            and items[order[end]] == items[order[start]]
+        ):
+            end += 1
+        for a in range(start + 1, end):
+            p = order[a]
+            b = a
+            while b > start and (
+                target[order[b - 1]] > target[p]
+                or (
+                    target[order[b - 1]] == target[p]
+                    and weight[order[b - 1]] > weight[p]
+                )
+            ):
+                order[b] = order[b - 1]
+                b -= 1
+            order[b] = p
+        start = end
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def cell_layout(
+    user_codes, item_codes, target, weight, user_block, item_block, n_blocks, order
+):
+    """SGD's storage order: the ratings grouped by cell (user block ``a``, item block
+    ``b``, both below ``n_blocks``: cell ``a * n_blocks + b``), then by
+    user, then by item, repeats of a pair by target and weight (stable counting
+    sorts, so the order does not depend on the order of the rows), written to
+    ``order``. Returns the segments, runs of one user's ratings within a cell:
+    ``(segment_ptr, segment_user, cell_segment_ptr)`` (see :func:`sgd_epoch`).
+    """
+    n = user_codes.shape[0]
+    n_cells = n_blocks * n_blocks
+    scratch = np.empty_like(order)
+    _group_stably(item_codes, np.arange(n), item_block.shape[0], scratch)
+    _group_stably(user_codes, scratch, user_block.shape[0], order)
+    _order_repeats(order, user_codes, item_codes, target, weight)
+    cell = np.empty(n, dtype=np.int32)
+    for p in range(n):
+        cell[p] = user_block[user_codes[p]] * n_blocks + item_block[item_codes[p]]
+    scratch[:] = order
+    cell_ptr = _group_stably(cell, scratch, n_cells, order)
+    n_segments = 0
+    for c in range(n_cells):
+        for q in range(cell_ptr[c], cell_ptr[c + 1]):
+            if q == cell_ptr[c] or user_codes[order[q]] != user_codes[order[q - 1]]:
+                n_segments += 1
+    segment_ptr = np.empty(n_segments + 1, dtype=np.int64)
+    segment_user = np.empty(n_segments, dtype=user_codes.dtype)
+    cell_segment_ptr = np.empty(n_cells + 1, dtype=np.int64)
+    s = 0
+    for c in range(n_cells):
+        cell_segment_ptr[c] = s
+        for q in range(cell_ptr[c], cell_ptr[c + 1]):
+            user = user_codes[order[q]]
+            if q == cell_ptr[c] or user != user_codes[order[q - 1]]:
+                segment_ptr[s] = q
+                segment_user[s] = user
+                s += 1
+    cell_segment_ptr[n_cells] = s
+    segment_ptr[s] = n
+    return segment_ptr, segment_user, cell_segment_ptr
+
+
 @numba.njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def sgd_segment(
     user, start, stop, first, ratings, learning_rate, penalty, users, items, coef, p

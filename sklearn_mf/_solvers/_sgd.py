@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from .._kernels._sgd import sgd_epoch, shuffle_segments
+from .._kernels._sgd import cell_layout, sgd_epoch, shuffle_segments
 from .._kernels._types import Penalty, ShuffledRatings, Side
-from .._ratings import RatingData, group_by_key
+from .._ratings import RatingData, position_dtype
 from ..utils._random import SEED_MAX
 from ..utils._threads import threads_for
 from ._model import FactorModel, penalty
@@ -35,24 +35,14 @@ def _random_blocks(n_rows: int, random_state: np.random.RandomState) -> np.ndarr
     return np.repeat(run_block, RUN)[:n_rows]
 
 
-def _ordered_repeats(order: np.ndarray, data: RatingData) -> np.ndarray:
-    """``order`` (ratings grouped by user, then item) with the repeated ratings of a
-    (user, item) pair ordered by target and weight, not by their rows' positions."""
-    users, items = data.user_codes[order], data.item_codes[order]
-    if not ((users[1:] == users[:-1]) & (items[1:] == items[:-1])).any():
-        return order
-    target, weight = data.target[order], data.weight[order]
-    return order[np.lexsort((weight, target, items, users))]
-
-
 class SGDSolver:
     """One epoch visits every training rating once, in a fresh random order.
 
     Users and items are assigned to ``N_BLOCKS`` random blocks each (in runs of
-    consecutive rows); an epoch walks the
-    block diagonals in random order, the cells of a diagonal in parallel, and the
-    ratings of a cell user by user in random order, each user's from a random point
-    of an order shuffled once (see :mod:`sklearn_mf._kernels._sgd`).
+    consecutive rows); an epoch walks the block diagonals in random order, the cells
+    of a diagonal in parallel, and the ratings of a cell user by user in random
+    order, each user's from a random point of an order shuffled once (see
+    :mod:`sklearn_mf._kernels._sgd`).
     The model is stored in float32 during training.
     """
 
@@ -72,22 +62,21 @@ class SGDSolver:
         n_users = data.n_users
         user_block = _random_blocks(n_users, random_state)
         item_block = _random_blocks(data.n_items, random_state)
-        # Ratings grouped by cell, then by user, then by item (stable counting
-        # sorts): a cell's ratings sit together in memory, and so do each user's
-        # within it, in an order that does not depend on the order of the rows.
-        _, by_item = group_by_key(data.item_codes, data.n_items)
-        _, by_user = group_by_key(data.user_codes[by_item], n_users)
-        by_user = _ordered_repeats(by_item[by_user], data)
-        users = data.user_codes[by_user]
-        cell = user_block[users] * N_BLOCKS + item_block[data.item_codes[by_user]]
-        cell_ptr, by_cell = group_by_key(cell, N_BLOCKS * N_BLOCKS)
-        order = by_user[by_cell]
-        users = users[by_cell]
-        starts = np.flatnonzero(np.diff(users) != 0) + 1
-        # Segments: runs of one user's ratings, which never cross a cell boundary.
-        self._segment_ptr = np.union1d(np.concatenate((starts, [0])), cell_ptr)
-        self._cell_segment_ptr = np.searchsorted(self._segment_ptr, cell_ptr)
-        self._segment_user = users[self._segment_ptr[:-1]]
+        # Ratings grouped by cell, then by user, then by item: a cell's ratings sit
+        # together in memory, and so do each user's within it.
+        target = data.target
+        order = np.empty(data.n_ratings, dtype=position_dtype(data.n_ratings))
+        segments = cell_layout(
+            data.user_codes,
+            data.item_codes,
+            target,
+            data.weight,
+            user_block,
+            item_block,
+            N_BLOCKS,
+            order,
+        )
+        self._segment_ptr, self._segment_user, self._cell_segment_ptr = segments
         self._segment_visit = np.empty(self._segment_user.shape[0], dtype=np.int64)
         # Each segment's ratings in a random order, drawn from the grouped order, so
         # that it does not depend on the order of the rows either.
@@ -100,7 +89,7 @@ class SGDSolver:
             # weight becomes 0, and the kernel skips ratings of weight 0.
             self._ratings = ShuffledRatings(
                 data.item_codes[order],
-                data.target[order].astype(np.float32),
+                target[order].astype(np.float32),
                 data.weight[order].astype(np.float32),
                 data.features[order].astype(np.float32),
             )

@@ -4,7 +4,7 @@ shuffles, and an epoch's coverage of the ratings."""
 import numpy as np
 import pytest
 
-from sklearn_mf._kernels._sgd import sgd_segment, shuffle_segments
+from sklearn_mf._kernels._sgd import cell_layout, sgd_segment, shuffle_segments
 from sklearn_mf._kernels._types import Penalty, ShuffledRatings, Side
 from sklearn_mf._ratings import RatingData
 from sklearn_mf._solvers import FactorModel, SolverOptions
@@ -99,3 +99,35 @@ def test_sgd_epoch_visits_every_rating_once():
     target32, weight32 = target.astype(np.float32), weight.astype(np.float32)
     expected = np.sum(weight32.astype(float) * target32.astype(float) ** 2)
     assert loss * data.total_weight == pytest.approx(expected, rel=1e-12)
+
+
+def test_cell_layout_groups_by_cell_user_item_and_orders_repeats():
+    rng = np.random.RandomState(3)
+    n, n_users, n_items, n_blocks = 300, 12, 9, 3
+    users = rng.randint(0, n_users, n).astype(np.int32)
+    items = rng.randint(0, n_items, n).astype(np.int32)
+    target = rng.randint(0, 3, n).astype(float)  # ties, so weights decide some
+    weight = rng.randint(1, 3, n).astype(float)
+    user_block = rng.randint(0, n_blocks, n_users)
+    item_block = rng.randint(0, n_blocks, n_items)
+    order = np.empty(n, dtype=np.int32)
+    segment_ptr, segment_user, cell_segment_ptr = cell_layout(
+        users, items, target, weight, user_block, item_block, n_blocks, order
+    )
+    cell = user_block[users] * n_blocks + item_block[items]
+    key = np.lexsort((np.arange(n), weight, target, items, users, cell))
+    np.testing.assert_array_equal(order, key)
+    # Segments: each user's run within a cell, listed cell by cell.
+    expected = [
+        (start, users[order[start]])
+        for start in range(n)
+        if start == 0
+        or cell[order[start]] != cell[order[start - 1]]
+        or users[order[start]] != users[order[start - 1]]
+    ]
+    np.testing.assert_array_equal(segment_ptr[:-1], [s for s, _ in expected])
+    np.testing.assert_array_equal(segment_user, [u for _, u in expected])
+    assert segment_ptr[-1] == n
+    for c in range(n_blocks * n_blocks):
+        starts = segment_ptr[cell_segment_ptr[c] : cell_segment_ptr[c + 1]]
+        assert (cell[order[starts]] == c).all()
