@@ -16,23 +16,27 @@ from ._options import SolverOptions
 N_BLOCKS = 8
 
 
-# Rows are assigned to blocks in runs of this many consecutive rows (see
-# _random_blocks).
-RUN = 64
+# Rows are assigned to blocks in runs of up to this many consecutive rows, and in
+# at least this many runs per block (see _random_blocks).
+MAX_RUN = 64
+RUNS_PER_BLOCK = 8
 
 
 def _random_blocks(n_rows: int, random_state: np.random.RandomState) -> np.ndarray:
-    """Each row's block: runs of ``RUN`` consecutive rows, the runs dealt to the
+    """Each row's block: runs of consecutive rows, the runs dealt to the
     ``N_BLOCKS`` blocks in random order.
 
     Runs, not single rows, so that the rows two threads update at once lie apart in
     memory: with rows dealt one by one, a cache line holds rows of several blocks
     and bounces between the threads' cores on every step (false sharing; with 10
-    float32 factors a row is 40 bytes, a bias 4).
+    float32 factors a row is 40 bytes, a bias 4). Runs are shorter on few rows, so
+    that every block still gets ``RUNS_PER_BLOCK`` of them: a few long runs would
+    leave blocks empty and the schedule lopsided.
     """
-    n_runs = -(-n_rows // RUN)
+    run = max(1, min(MAX_RUN, n_rows // (RUNS_PER_BLOCK * N_BLOCKS)))
+    n_runs = -(-n_rows // run)
     run_block = random_state.permutation(n_runs) % N_BLOCKS
-    return np.repeat(run_block, RUN)[:n_rows]
+    return np.repeat(run_block, run)[:n_rows]
 
 
 class SGDSolver:
