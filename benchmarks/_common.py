@@ -430,3 +430,114 @@ def run_json_worker(
         if on_success is not None:
             result.update(on_success(proc, out))
         return result
+
+
+# ----------------------------------------------------------------------- reports
+
+
+def md_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], text: Sequence[str] = ()
+) -> list[str]:
+    """A markdown table: the first column and those named in ``text`` flush left,
+    the others (numbers) right."""
+    align = ["---"] + ["---" if h in text else "---:" for h in header[1:]]
+    return ["| " + " | ".join(cells) + " |" for cells in (header, align, *rows)]
+
+
+# ------------------------------------------------------------- first-fit latency
+
+# Run with `python -c` in a fresh interpreter so nothing is imported or compiled yet.
+FIRST_FIT_CODE = """\
+import json, sys, time, warnings
+start = time.perf_counter()
+from sklearn.exceptions import ConvergenceWarning
+from sklearn_mf import MatrixFactorization
+from sklearn_mf.datasets import fetch_movielens
+warnings.filterwarnings(
+    "ignore", message="MatrixFactorization stopped", category=ConvergenceWarning
+)
+imported = time.perf_counter()
+X, y = fetch_movielens("ml-100k", download_if_missing=False, return_X_y=True)
+X, y = X.iloc[:{rows}], y.iloc[:{rows}]
+loaded = time.perf_counter()
+MatrixFactorization(**json.loads(sys.argv[1])).fit(X, y)
+done = time.perf_counter()
+print(json.dumps({{"import_s": imported - start, "load_s": loaded - imported,
+                  "fit_s": done - loaded}}))
+"""
+
+
+def first_fit(
+    params: dict[str, Any], cache_dir: str, build: Path | None = None
+) -> dict[str, float]:
+    """Wall time of a fresh `python -c`: start-up, imports, loading, one small fit
+    (``WARMUP_ROWS`` ratings of ML-100K) with numba's cache in ``cache_dir``; the
+    package comes from ``build`` (first on PYTHONPATH) when given."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir}
+    if build is not None:
+        env["PYTHONPATH"] = str(build)
+    code = FIRST_FIT_CODE.format(rows=WARMUP_ROWS)
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(params)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    wall_s = time.perf_counter() - start
+    return {"wall_s": wall_s, **json.loads(result.stdout.strip().splitlines()[-1])}
+
+
+# ------------------------------------------------- before/after: two checkouts
+
+
+def comparison_arguments(
+    description: str, default_out: Path, argv: Sequence[str] | None = None
+) -> argparse.Namespace:
+    """The command line of a benchmark that can compare two checkouts: ``--old``
+    (another checkout), ``--out``, and ``--worker ARG...`` (internal: one
+    measurement, run by :func:`run_in_build`)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--old", type=Path, help="another checkout to compare with")
+    parser.add_argument("--out", type=Path, default=default_out)
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def builds(old: Path | None) -> dict[str, Path]:
+    """The checkouts to measure: ``old`` (when given), then this one, ``new``."""
+    new = {"new": REPO}
+    return new if old is None else {"old": old.resolve(), **new}
+
+
+def run_in_build(
+    script: str, build: Path, *args: str, env: dict[str, str] | None = None
+) -> Any:
+    """Run ``python <script> --worker <args>`` in a fresh interpreter that imports
+    the package from ``build`` (first on PYTHONPATH); return the JSON it printed
+    last."""
+    result = subprocess.run(
+        [sys.executable, str(Path(script).resolve()), "--worker", *args],
+        env={**os.environ, **(env or {}), "PYTHONPATH": str(build)},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd="/",
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def run_comparison(
+    args: argparse.Namespace,
+    measure: Callable[[dict[str, Path]], dict[str, Any]],
+    report_text: Callable[[dict[str, Any]], str],
+    packages: Sequence[str],
+) -> None:
+    """Measure the builds of ``args``, then write and print the report."""
+    start = time.perf_counter()
+    report = measure(builds(args.old))
+    report["environment"] = environment(packages)
+    report["total_s"] = time.perf_counter() - start
+    write_report(args.out, report, report_text(report))
+    print(report_text(report))

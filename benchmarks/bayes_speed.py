@@ -24,18 +24,22 @@ measure a before/after pair in one run (myfm runs once).
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import RESULTS, environment, header_line, make_splits, write_report
+from _common import (
+    RESULTS,
+    comparison_arguments,
+    header_line,
+    make_splits,
+    md_table,
+    run_comparison,
+    run_in_build,
+)
 from _zoo_data import load
 
 DEFAULT_OUT = RESULTS / "bayes_speed"
@@ -125,16 +129,7 @@ def _worker(case: str, dataset: str, argument: str) -> dict[str, Any]:
 
 
 def _measure(build: Path, *args: str) -> dict[str, Any]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(build)
-    result = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--worker", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_in_build(__file__, build, *args)
 
 
 def measure(builds: dict[str, Path]) -> dict[str, Any]:
@@ -210,15 +205,22 @@ def report_text(report: dict[str, Any]) -> str:
         "",
         "## Default fit on MovieLens: accuracy and 90% interval coverage",
         "",
-        "| data | build | fit s | RMSE | coverage |",
-        "|---|---|---:|---:|---:|",
+        *md_table(
+            ["data", "build", "fit s", "RMSE", "coverage"],
+            [
+                [
+                    dataset,
+                    name,
+                    f"{m['fit_s']:.1f}",
+                    f"{m['rmse']:.4f}",
+                    f"{m['coverage90']:.3f}",
+                ]
+                for dataset, results in report["movielens"].items()
+                for name, m in results.items()
+            ],
+            text=["build"],
+        ),
     ]
-    for dataset, builds in report["movielens"].items():
-        for name, m in builds.items():
-            lines.append(
-                f"| {dataset} | {name} | {m['fit_s']:.1f} | {m['rmse']:.4f} "
-                f"| {m['coverage90']:.3f} |"
-            )
     lines += [
         "",
         "ML-100K pools the 5 folds (fit s summed); ML-1M is one 90/10 split. A build "
@@ -230,28 +232,12 @@ def report_text(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--old", type=Path, help="another checkout to compare with")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
+    args = comparison_arguments(__doc__.splitlines()[0], DEFAULT_OUT, argv)
     if args.worker:
         print(json.dumps(_worker(*args.worker)))
         return
-    start = time.perf_counter()
-    builds = {"new": Path(__file__).resolve().parents[1]}
-    if args.old is not None:
-        builds = {"old": args.old.resolve(), **builds}
-    report = measure(builds)
-    report["environment"] = environment(["sklearn-mf", "myfm", "numpy", "numba"])
-    report["total_s"] = time.perf_counter() - start
-    write_report(args.out, report, report_text(report))
-    print(report_text(report))
+    run_comparison(args, measure, report_text, ["sklearn-mf", "myfm", "numpy", "numba"])
 
 
 if __name__ == "__main__":

@@ -11,10 +11,7 @@ is shared and absolute seconds drift. See benchmarks/README.md for the protocols
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -30,6 +27,7 @@ from _common import (
     Run,
     Split,
     environment,
+    first_fit,
     header_line,
     load_dataset,
     maxrss_mib,
@@ -155,42 +153,6 @@ def run_dataset(dataset: str, models: dict[str, Model]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------- first-fit latency
-
-# Run with `python -c` in a fresh interpreter so nothing is imported or compiled yet.
-FIRST_FIT_CODE = """\
-import json, sys, time, warnings
-start = time.perf_counter()
-from sklearn.exceptions import ConvergenceWarning
-from sklearn_mf import MatrixFactorization
-from sklearn_mf.datasets import fetch_movielens
-warnings.filterwarnings(
-    "ignore", message="MatrixFactorization stopped", category=ConvergenceWarning
-)
-imported = time.perf_counter()
-X, y = fetch_movielens("ml-100k", download_if_missing=False, return_X_y=True)
-X, y = X.iloc[:{rows}], y.iloc[:{rows}]
-loaded = time.perf_counter()
-MatrixFactorization(**json.loads(sys.argv[1])).fit(X, y)
-done = time.perf_counter()
-print(json.dumps({{"import_s": imported - start, "load_s": loaded - imported,
-                  "fit_s": done - loaded}}))
-"""
-
-
-def first_fit(params: dict[str, Any], cache_dir: str) -> dict[str, float]:
-    """Wall time of a fresh `python -c`: start-up, imports, loading, one small fit."""
-    env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir}
-    code = FIRST_FIT_CODE.format(rows=WARMUP_ROWS)
-    start = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(params)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    wall_s = time.perf_counter() - start
-    return {"wall_s": wall_s, **json.loads(result.stdout.strip().splitlines()[-1])}
 
 
 def first_fit_latency() -> list[dict[str, Any]]:

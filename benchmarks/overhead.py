@@ -17,18 +17,15 @@ Data: ``make_ratings`` at MovieLens-like proportions (``_common.synthetic_shape`
 The grid search is ``GridSearchCV`` over ``SEARCH_GRID`` (12 settings) with 5 shuffled
 folds on ML-100K, RMSE, one process per build; the builds' mean test scores are
 compared. The first fit runs in a fresh process whose numba cache directory is empty
-(as in a new environment): the import, the first default fit of 1K ratings and the
-first predict, then the same in a second fresh process that finds the cache warm.
+(as in a new environment): the import and the first default fit of 2,000 ratings of
+ML-100K (``_common.first_fit``), then the same in a second fresh process that finds
+the cache warm.
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -37,11 +34,15 @@ from typing import Any
 
 from _common import (
     RESULTS,
-    environment,
+    WARMUP_ROWS,
+    comparison_arguments,
+    first_fit,
     header_line,
     load_dataset,
+    md_table,
+    run_comparison,
+    run_in_build,
     synthetic_shape,
-    write_report,
 )
 
 DEFAULT_OUT = RESULTS / "overhead"
@@ -52,8 +53,8 @@ MODELS: dict[str, dict[str, Any]] = {
     "alpha=0.1": {"alpha": 0.1},
     "sgd": {"solver": "sgd", "alpha": 0.02, "max_iter": 20, "tol": None},
 }
+FIRST_FIT_TIMES = ("wall_s", "import_s", "fit_s")
 SEARCH_GRID = {"n_components": [16, 32, 64], "alpha": [0.04, 0.08, 0.12, 0.16]}
-FIRST_FIT_RATINGS = 1_000
 
 
 class PhaseTimer:
@@ -138,42 +139,6 @@ def _search() -> dict[str, Any]:
     }
 
 
-# Run by a bare interpreter (``python -c``): the benchmark's own imports would load
-# the package before the import could be timed.
-_FIRST_FIT = """
-import json, time
-start = time.perf_counter()
-from sklearn_mf import MatrixFactorization
-from sklearn_mf.datasets import make_ratings
-imported = time.perf_counter()
-X, y, _ = make_ratings(n_users={n_users}, n_items={n_items}, n_ratings={n_ratings},
-                       random_state=0)
-fit_start = time.perf_counter()
-model = MatrixFactorization(random_state=0).fit(X, y)
-fitted = time.perf_counter()
-model.predict(X)
-print(json.dumps({{"import_s": imported - start, "fit_s": fitted - fit_start,
-                  "predict_s": time.perf_counter() - fitted}}))
-"""
-
-
-def _first_fit(build: Path, cache: str) -> dict[str, Any]:
-    n_users, n_items = synthetic_shape(FIRST_FIT_RATINGS)
-    code = _FIRST_FIT.format(
-        n_users=n_users, n_items=n_items, n_ratings=FIRST_FIT_RATINGS
-    )
-    env = {**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONPATH": str(build)}
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=tempfile.gettempdir(),
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def _worker(model: str, n_ratings: int) -> dict[str, Any]:
     from sklearn_mf.datasets import make_ratings
 
@@ -199,15 +164,7 @@ def _worker(model: str, n_ratings: int) -> dict[str, Any]:
 
 
 def _measure(build: Path, case: str, argument: str) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(build)}
-    result = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--worker", case, argument],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_in_build(__file__, build, case, argument)
 
 
 def measure(builds: dict[str, Path]) -> dict[str, Any]:
@@ -220,14 +177,14 @@ def measure(builds: dict[str, Path]) -> dict[str, Any]:
                     {"model": model, "ratings": n_ratings, "build": name, **result}
                 )
     search = {name: _measure(build, "search", "-") for name, build in builds.items()}
-    first_fit = {}
+    first_fits = {}
     for name, build in builds.items():
         with tempfile.TemporaryDirectory(prefix="numba_cache_") as cache:
-            first_fit[name] = {
-                "empty cache": _first_fit(build, cache),
-                "warm cache": _first_fit(build, cache),
+            first_fits[name] = {
+                state: first_fit({"random_state": 0}, cache, build)
+                for state in ("empty cache", "warm cache")
             }
-    return {"rows": rows, "search": search, "first_fit": first_fit}
+    return {"rows": rows, "search": search, "first_fit": first_fits}
 
 
 def report_text(report: dict[str, Any]) -> str:
@@ -277,17 +234,18 @@ def report_text(report: dict[str, Any]) -> str:
     lines += [
         "",
         "## First fit in a fresh environment (default model, "
-        f"{FIRST_FIT_RATINGS:,} ratings)",
+        f"{WARMUP_ROWS:,} ratings of ML-100K)",
         "",
-        "| build | numba cache | import s | first fit s | first predict s |",
-        "|---|---|---:|---:|---:|",
+        *md_table(
+            ["build", "numba cache", "wall s", "import s", "first fit s"],
+            [
+                [name, cache, *(f"{result[key]:.2f}" for key in FIRST_FIT_TIMES)]
+                for name, cases in report["first_fit"].items()
+                for cache, result in cases.items()
+            ],
+            text=["numba cache"],
+        ),
     ]
-    for name, cases in report["first_fit"].items():
-        for cache, result in cases.items():
-            lines.append(
-                f"| {name} | {cache} | {result['import_s']:.2f} | "
-                f"{result['fit_s']:.2f} | {result['predict_s']:.2f} |"
-            )
     lines += [
         "",
         "A build is this checkout (new) or the one given by --old. Models: "
@@ -323,33 +281,14 @@ def _phase_order(phase: str) -> int:
     return _PHASE_ORDER.index(phase) if phase in _PHASE_ORDER else len(_PHASE_ORDER)
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--old", type=Path, help="another checkout to compare with")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
+    args = comparison_arguments(__doc__.splitlines()[0], DEFAULT_OUT, argv)
     if args.worker:
         case, argument = args.worker
-        if case == "search":
-            result = _search()
-        else:
-            result = _worker(case, int(argument))
+        result = _search() if case == "search" else _worker(case, int(argument))
         print(json.dumps(result))
         return
-    start = time.perf_counter()
-    builds = {"new": Path(__file__).resolve().parents[1]}
-    if args.old is not None:
-        builds = {"old": args.old.resolve(), **builds}
-    report = measure(builds)
-    report["environment"] = environment(["sklearn-mf", "numpy", "numba"])
-    report["total_s"] = time.perf_counter() - start
-    write_report(args.out, report, report_text(report))
-    print(report_text(report))
+    run_comparison(args, measure, report_text, ["sklearn-mf", "numpy", "numba"])
 
 
 if __name__ == "__main__":

@@ -17,9 +17,7 @@ CPUs (one thread here), not the exported pool size.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -27,7 +25,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from _common import best_of, environment, header_line, write_report
+from _common import (
+    best_of,
+    comparison_arguments,
+    header_line,
+    run_comparison,
+    run_in_build,
+)
 
 DEFAULT_OUT = Path(__file__).parent / "results" / "threads"
 CASES = ("cg fit", "sgd fit", "bayesian fit", "predict 1k rows x 200")
@@ -101,17 +105,7 @@ def _grid_search() -> float:
 
 
 def _measure(build: Path, env_extra: dict[str, str], *args: str) -> float:
-    env = {**os.environ, **env_extra}
-    env["PYTHONPATH"] = str(build)
-    result = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--worker", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd="/",
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])["seconds"]
+    return run_in_build(__file__, build, *args, env=env_extra)["seconds"]
 
 
 class _BusyCore:
@@ -201,30 +195,14 @@ def report_text(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--old", type=Path, help="another checkout to compare with")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
+    args = comparison_arguments(__doc__.splitlines()[0], DEFAULT_OUT, argv)
     if args.worker:
         case, *rest = args.worker
         seconds = _grid_search() if case == "grid" else _work(case, int(rest[0]))
         print(json.dumps({"seconds": seconds}))
         return
-    start = time.perf_counter()
-    builds = {"new": Path(__file__).resolve().parents[1]}
-    if args.old is not None:
-        builds = {"old": args.old.resolve(), **builds}
-    report = measure(builds)
-    report["environment"] = environment(["numba", "numpy", "scikit-learn"])
-    report["total_s"] = time.perf_counter() - start
-    write_report(args.out, report, report_text(report))
-    print(report_text(report))
+    run_comparison(args, measure, report_text, ["numba", "numpy", "scikit-learn"])
 
 
 if __name__ == "__main__":

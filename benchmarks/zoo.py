@@ -48,6 +48,7 @@ from _common import (
     environment,
     header_line,
     make_splits,
+    md_table,
     protocol_text,
     run_split,
     silence_expected_warnings,
@@ -325,15 +326,6 @@ def check(
 
 def rating_range(info: dict[str, Any]) -> str:
     return f"{info['rating_min']:g}..{info['rating_max']:g}"
-
-
-def md_table(
-    header: Sequence[str], rows: Sequence[Sequence[str]], text: Sequence[str] = ()
-) -> list[str]:
-    """A markdown table: the first column and those named in ``text`` flush left,
-    the others (numbers) right."""
-    align = ["---"] + ["---" if h in text else "---:" for h in header[1:]]
-    return ["| " + " | ".join(cells) + " |" for cells in (header, align, *rows)]
 
 
 def dataset_cells(name: str, d: dict[str, Any]) -> list[str]:
