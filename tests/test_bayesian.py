@@ -218,3 +218,16 @@ def test_sketch_core_takes_rank_deficient_tests():
     np.testing.assert_allclose(
         _least_squares(full, b), np.linalg.lstsq(full, b)[0], atol=1e-12
     )
+
+
+def test_sketch_products_accumulate_in_place_only_into_c_contiguous_arrays():
+    from sklearn_mf._solvers._sketch import _add_product
+
+    rng = np.random.RandomState(0)
+    a, b = rng.randn(6, 2), rng.randn(2, 5)
+    out = rng.randn(6, 5)
+    expected = out + a @ b
+    _add_product(out, a, b)
+    np.testing.assert_allclose(out, expected, atol=1e-12)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _add_product(np.asfortranarray(out), a, b)

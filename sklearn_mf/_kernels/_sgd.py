@@ -10,7 +10,8 @@ the same for any number of threads.
 Within a cell the ratings are stored user by user ("segments"), each user's in an
 order shuffled once; an epoch shuffles the order of the segments and starts each one
 at a random position, so the ratings are read in storage order (no index array, no
-scattered loads) and the user's vector stays in registers for the whole segment.
+scattered loads) and the user's vector stays in a per-cell scratch vector for the
+whole segment.
 """
 
 import numba
@@ -22,7 +23,8 @@ from ._random import GOLDEN, random_below
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
 def shuffle_range(values, start, stop, seed):
-    """Shuffle ``values[start:stop]`` in place (Fisher-Yates driven by ``seed``)."""
+    """Shuffle ``values[start:stop]`` in place (Fisher-Yates driven by ``seed``);
+    return the generator's state after it, for draws that must not repeat its own."""
     state = seed
     for j in range(stop - start - 1, 0, -1):
         state, pick = random_below(state, j + 1)
@@ -30,6 +32,7 @@ def shuffle_range(values, start, stop, seed):
             values[start + pick],
             values[start + j],
         )
+    return state
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
@@ -207,6 +210,14 @@ def sgd_segment(
     return squared_error
 
 
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def _padded(n):
+    """``n`` rounded up to whole 64-byte cache lines of float32 (or more of float64),
+    plus one line, so that rows of this length start a line apart whatever the
+    array's alignment."""
+    return (n + 15) // 16 * 16 + 16
+
+
 @numba.njit(cache=True, error_model="numpy", nogil=True, parallel=True)
 def sgd_epoch(
     cell_segment_ptr,
@@ -242,9 +253,11 @@ def sgd_epoch(
     # The feature coefficients are shared by every cell: each cell of a diagonal
     # updates its own copy, and the copies are then averaged, weighted by the cells'
     # numbers of ratings (fixed order, so the result does not depend on threads).
-    local_coef = np.empty((n_blocks, n_features), dtype=coef.dtype)
-    # Per-cell scratch is allocated up front (see _als.als_half_step).
-    user_vector = np.empty((n_blocks, k), dtype=users.vectors.dtype)
+    # Per-cell scratch is allocated up front (see _als.als_half_step), each cell's
+    # row padded to whole cache lines: the rows are written on every step, by as
+    # many threads as cells, and rows sharing a line would bounce it between cores.
+    local_coef = np.empty((n_blocks, _padded(n_features)), dtype=coef.dtype)
+    user_vector = np.empty((n_blocks, _padded(k)), dtype=users.vectors.dtype)
     cell_size = np.empty(n_blocks)
     cell_error = np.empty(n_blocks)
     squared_error = 0.0
@@ -257,9 +270,11 @@ def sgd_epoch(
             state = seed ^ (np.uint64(cell + 1) * GOLDEN)
             for s in range(first, last):
                 segment_visit[s] = s
-            shuffle_range(segment_visit, first, last, state)
+            # The starting points continue the stream after the shuffle, so they are
+            # not the draws that ordered the segments.
+            state = shuffle_range(segment_visit, first, last, state)
             cell_size[b] = segment_ptr[last] - segment_ptr[first]
-            local_coef[b, :] = coef
+            local_coef[b, :n_features] = coef
             error = 0.0
             for n in range(first, last):
                 s = segment_visit[n]
@@ -276,8 +291,8 @@ def sgd_epoch(
                     penalty,
                     users,
                     items,
-                    local_coef[b],
-                    user_vector[b],
+                    local_coef[b, :n_features],
+                    user_vector[b, :k],
                 )
             cell_error[b] = error
         # Summed in cell order, so the total does not depend on the threads either.

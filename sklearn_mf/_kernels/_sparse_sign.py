@@ -20,6 +20,8 @@ def draw_sparse_signs(row_seeds, seed, n_columns, positions, signs):
     generator seeded by ``row_seeds[r]`` and ``seed``: a row's draws do not depend
     on the other rows."""
     nonzeros = positions.shape[1]
+    if nonzeros > n_columns:  # no distinct columns left to draw: would never end
+        raise ValueError("more nonzeros per row than columns")
     for r in range(positions.shape[0]):
         state = seeded_state(row_seeds[r], seed)
         for a in range(nonzeros):

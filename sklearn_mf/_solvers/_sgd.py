@@ -16,8 +16,8 @@ from ._options import SolverOptions
 N_BLOCKS = 8
 
 
-# Rows are assigned to blocks in runs of up to this many consecutive rows, and in
-# at least this many runs per block (see _random_blocks).
+# Rows are assigned to blocks in runs of up to this many consecutive rows, and, when
+# there are enough rows, in at least this many runs per block (see _random_blocks).
 MAX_RUN = 64
 RUNS_PER_BLOCK = 8
 
@@ -31,7 +31,8 @@ def _random_blocks(n_rows: int, random_state: np.random.RandomState) -> np.ndarr
     and bounces between the threads' cores on every step (false sharing; with 10
     float32 factors a row is 40 bytes, a bias 4). Runs are shorter on few rows, so
     that every block still gets ``RUNS_PER_BLOCK`` of them: a few long runs would
-    leave blocks empty and the schedule lopsided.
+    leave blocks empty and the schedule lopsided (below ``RUNS_PER_BLOCK *
+    N_BLOCKS`` rows, runs are single rows).
     """
     run = max(1, min(MAX_RUN, n_rows // (RUNS_PER_BLOCK * N_BLOCKS)))
     n_runs = -(-n_rows // run)
@@ -40,7 +41,7 @@ def _random_blocks(n_rows: int, random_state: np.random.RandomState) -> np.ndarr
 
 
 class SGDSolver:
-    """One epoch visits every training rating once, in a fresh random order.
+    """One epoch visits every training rating once, in an order drawn afresh.
 
     Users and items are assigned to ``N_BLOCKS`` random blocks each (in runs of
     consecutive rows); an epoch walks the block diagonals in random order, the cells

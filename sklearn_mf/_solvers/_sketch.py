@@ -67,20 +67,29 @@ class ProductSketch:
         n_rows, n_cols = row_seeds.shape[0], col_seeds.shape[0]
         self.range = np.zeros((n_rows, rank))
         self.corange = np.zeros((corank, n_cols))
-        width = max(1, min(_BUFFER_COLUMNS, _BUFFER_BYTES // (8 * (n_rows + n_cols))))
-        self._row_buffer = np.empty((n_rows, width))
-        self._col_buffer = np.empty((n_cols, width))
+        self._width = max(
+            1, min(_BUFFER_COLUMNS, _BUFFER_BYTES // (8 * (n_rows + n_cols)))
+        )
+        self._row_buffer = np.empty((n_rows, 0))
+        self._col_buffer = np.empty((n_cols, 0))
         self._buffered = 0
 
     def add(self, row_vectors: np.ndarray, col_vectors: np.ndarray) -> None:
         """Add one product ``V W'`` without forming it."""
         k = row_vectors.shape[1]
-        width = self._row_buffer.shape[1]
-        if self._buffered + k > width:
+        if k > self._width:
             self._flush()
-        if k > width:
             self._add_now(row_vectors, col_vectors)
             return
+        if self._row_buffer.shape[1] < k:
+            # A whole number of products per batch: a full buffer is contiguous,
+            # and BLAS reads it without a copy.
+            width = self._width // k * k
+            self._flush()
+            self._row_buffer = np.empty((self._row_buffer.shape[0], width))
+            self._col_buffer = np.empty((self._col_buffer.shape[0], width))
+        if self._buffered + k > self._row_buffer.shape[1]:
+            self._flush()
         end = self._buffered + k
         self._row_buffer[:, self._buffered : end] = row_vectors
         self._col_buffer[:, self._buffered : end] = col_vectors
@@ -126,6 +135,8 @@ def _least_squares(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _add_product(out: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
     """``out += a @ b`` in place, for a C-contiguous ``out``: BLAS accumulates into
     ``out`` (as ``out' += b' a'``) instead of writing a temporary of its size."""
+    if not out.flags.c_contiguous:  # BLAS would update a copy
+        raise ValueError("_add_product accumulates into C-contiguous arrays only.")
     scipy.linalg.blas.dgemm(
         1.0,
         np.asfortranarray(b.T),

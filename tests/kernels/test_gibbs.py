@@ -16,8 +16,9 @@ def _empirical(draws):
 
 # Rows with at least k + 1 ratings are drawn through their normal equations, rows
 # with fewer through their ratings (dual_draw_row): both draw the same conditional.
+@pytest.mark.parametrize("with_prior", [True, False])
 @pytest.mark.parametrize("k, n_ratings", [(2, 7), (2, 2), (4, 3), (4, 1)])
-def test_half_step_draws_follow_the_gaussian_conditional(k, n_ratings):
+def test_half_step_draws_follow_the_gaussian_conditional(k, n_ratings, with_prior):
     rng = np.random.RandomState(0)
     other_index = np.sort(rng.randint(0, 4, n_ratings)).astype(np.int32)
     target = rng.randn(n_ratings)
@@ -26,7 +27,10 @@ def test_half_step_draws_follow_the_gaussian_conditional(k, n_ratings):
     other_vectors = rng.randn(4, k)
     tau, bias_precision, bias_mean = 2.0, 3.0, 0.2
     factor_precision, factor_mean = rng.uniform(1.0, 4.0, k), rng.randn(k)
-    prior = rng.randn(1, k)
+    # With an implicit term each row's prior is centred on its own offset; without
+    # one, the prior holds no rows.
+    prior = rng.randn(1, k) if with_prior else np.zeros((0, k))
+    offset = prior[0] if with_prior else np.zeros(k)
     # The conditional in closed form: precision tau G + D, mean from the normal
     # equations with the prior centred on factor_mean + prior.
     x = np.column_stack([np.ones(n_ratings), other_vectors[other_index]])
@@ -35,7 +39,7 @@ def test_half_step_draws_follow_the_gaussian_conditional(k, n_ratings):
     )
     rhs = (
         tau * x.T @ (weight * (target - other_bias[other_index]))
-        + np.r_[bias_precision * bias_mean, factor_precision * (factor_mean + prior[0])]
+        + np.r_[bias_precision * bias_mean, factor_precision * (factor_mean + offset)]
     )
     mean = np.linalg.solve(precision, rhs)
 

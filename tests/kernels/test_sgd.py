@@ -11,12 +11,14 @@ from sklearn_mf._solvers import FactorModel, SolverOptions
 from sklearn_mf._solvers._sgd import SGDSolver
 
 
+@pytest.mark.parametrize("fit_bias", [True, False])
 @pytest.mark.parametrize("first", [0, 7, 39])
-def test_sgd_segment_matches_python_reference(first):
+def test_sgd_segment_matches_python_reference(first, fit_bias):
     rng = np.random.RandomState(2)
     n, k, user = 40, 3, 2
     items = rng.randint(0, 5, n).astype(np.int32)
     target, weight = rng.randn(n), rng.uniform(0, 2, n)
+    weight[[5, 20]] = 0.0  # skipped: no step, no error
     features = rng.randn(n, 2)
     state = [rng.randn(4), rng.randn(5), rng.randn(4, k), rng.randn(5, k), rng.randn(2)]
     expected = [a.copy() for a in state]
@@ -27,8 +29,9 @@ def test_sgd_segment_matches_python_reference(first):
         i, s = items[r], lr * weight[r]
         err = target[r] - (bu[user] + bi[i] + p[user] @ q[i] + features[r] @ c)
         squared_error += weight[r] * err**2
-        bu[user] += s * (err - alpha_bias * bu[user])
-        bi[i] += s * (err - alpha_bias * bi[i])
+        if fit_bias:
+            bu[user] += s * (err - alpha_bias * bu[user])
+            bi[i] += s * (err - alpha_bias * bi[i])
         p[user], q[i] = (
             p[user] + s * (err * q[i] - alpha * p[user]),
             q[i] + s * (err * p[user] - alpha * q[i]),
@@ -50,7 +53,7 @@ def test_sgd_segment_matches_python_reference(first):
         first,
         ratings,
         lr,
-        Penalty(alpha, alpha_bias, True),
+        Penalty(alpha, alpha_bias, fit_bias),
         Side(bu32, p32),
         Side(bi32, q32),
         c32,
@@ -101,7 +104,8 @@ def test_sgd_epoch_visits_every_rating_once():
     assert loss * data.total_weight == pytest.approx(expected, rel=1e-12)
 
 
-def test_cell_layout_groups_by_cell_user_item_and_orders_repeats():
+@pytest.mark.parametrize("position_dtype", [np.int32, np.int64])
+def test_cell_layout_groups_by_cell_user_item_and_orders_repeats(position_dtype):
     rng = np.random.RandomState(3)
     n, n_users, n_items, n_blocks = 300, 12, 9, 3
     users = rng.randint(0, n_users, n).astype(np.int32)
@@ -110,7 +114,7 @@ def test_cell_layout_groups_by_cell_user_item_and_orders_repeats():
     weight = rng.randint(1, 3, n).astype(float)
     user_block = rng.randint(0, n_blocks, n_users)
     item_block = rng.randint(0, n_blocks, n_items)
-    order = np.empty(n, dtype=np.int32)
+    order = np.empty(n, dtype=position_dtype)
     segment_ptr, segment_user, cell_segment_ptr = cell_layout(
         users, items, target, weight, user_block, item_block, n_blocks, order
     )

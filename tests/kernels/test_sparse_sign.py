@@ -1,6 +1,7 @@
 """Sparse sign test matrices (``_kernels._sparse_sign``)."""
 
 import numpy as np
+import pytest
 
 from sklearn_mf._kernels._sparse_sign import add_sparse_sign_product, draw_sparse_signs
 
@@ -38,3 +39,8 @@ def test_product_matches_the_dense_matrix():
     out = np.ones((12, 5))
     add_sparse_sign_product(positions, signs, x, out)
     np.testing.assert_allclose(out, 1.0 + dense.T @ x, atol=1e-12)
+
+
+def test_more_nonzeros_than_columns_is_refused():
+    with pytest.raises(ValueError, match="nonzeros"):
+        _draw(np.arange(3, dtype=np.uint64), 4, 5)
