@@ -220,11 +220,14 @@ def test_sketch_core_takes_rank_deficient_tests():
     )
 
 
-def test_sketch_products_accumulate_in_place_only_into_c_contiguous_arrays():
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+def test_sketch_products_accumulate_in_place_only_into_c_contiguous_arrays(layout):
     from sklearn_mf._solvers._sketch import _add_product
 
     rng = np.random.RandomState(0)
-    a, b = rng.randn(6, 2), rng.randn(2, 5)
+    a, b = rng.randn(6, 4)[:, :2], rng.randn(2, 5)
+    if layout != "strided":  # operands in either order reach BLAS as they are
+        a, b = np.asarray(a, order=layout), np.asarray(b, order=layout)
     out = rng.randn(6, 5)
     expected = out + a @ b
     _add_product(out, a, b)

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import FASTMATH
 from ._random import GOLDEN, random_below
+from ._sort import group_positions
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
@@ -43,23 +44,6 @@ def shuffle_segments(segment_ptr, seed, out):
         shuffle_range(
             out, segment_ptr[s], segment_ptr[s + 1], seed ^ (np.uint64(s + 1) * GOLDEN)
         )
-
-
-@numba.njit(cache=True, error_model="numpy", nogil=True)
-def _group_stably(keys_of, positions, n_keys, out):
-    """Write ``positions`` into ``out`` grouped by ``keys_of[positions]``, stably;
-    return the group bounds (length ``n_keys + 1``)."""
-    bounds = np.zeros(n_keys + 1, dtype=np.int64)
-    for q in range(positions.shape[0]):
-        bounds[keys_of[positions[q]] + 1] += 1
-    for key in range(n_keys):
-        bounds[key + 1] += bounds[key]
-    fill = bounds[:-1].copy()
-    for q in range(positions.shape[0]):
-        key = keys_of[positions[q]]
-        out[fill[key]] = positions[q]
-        fill[key] += 1
-    return bounds
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
@@ -107,14 +91,14 @@ def cell_layout(
     n = user_codes.shape[0]
     n_cells = n_blocks * n_blocks
     scratch = np.empty_like(order)
-    _group_stably(item_codes, np.arange(n), item_block.shape[0], scratch)
-    _group_stably(user_codes, scratch, user_block.shape[0], order)
+    group_positions(item_codes, np.arange(n), item_block.shape[0], scratch)
+    group_positions(user_codes, scratch, user_block.shape[0], order)
     _order_repeats(order, user_codes, item_codes, target, weight)
     cell = np.empty(n, dtype=np.int32)
     for p in range(n):
         cell[p] = user_block[user_codes[p]] * n_blocks + item_block[item_codes[p]]
     scratch[:] = order
-    cell_ptr = _group_stably(cell, scratch, n_cells, order)
+    cell_ptr = group_positions(cell, scratch, n_cells, order)
     n_segments = 0
     for c in range(n_cells):
         for q in range(cell_ptr[c], cell_ptr[c + 1]):

@@ -137,11 +137,25 @@ def _add_product(out: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
     ``out`` (as ``out' += b' a'``) instead of writing a temporary of its size."""
     if not out.flags.c_contiguous:  # BLAS would update a copy
         raise ValueError("_add_product accumulates into C-contiguous arrays only.")
+    left, transpose_left = _blas_operand(b.T)
+    right, transpose_right = _blas_operand(a.T)
     scipy.linalg.blas.dgemm(
         1.0,
-        np.asfortranarray(b.T),
-        np.asfortranarray(a.T),
+        left,
+        right,
         beta=1.0,
         c=out.T,
+        trans_a=transpose_left,
+        trans_b=transpose_right,
         overwrite_c=True,
     )
+
+
+def _blas_operand(matrix: np.ndarray) -> tuple[np.ndarray, int]:
+    """``(x, t)`` with ``x`` Fortran-ordered and ``matrix`` equal to ``x`` (``t=0``)
+    or its transpose (``t=1``): BLAS takes either without a copy."""
+    if matrix.flags.f_contiguous:
+        return matrix, 0
+    if matrix.flags.c_contiguous:
+        return matrix.T, 1
+    return np.asfortranarray(matrix), 0
