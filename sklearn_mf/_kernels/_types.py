@@ -52,10 +52,11 @@ class Prior(NamedTuple):
 
 
 class ShuffledRatings(NamedTuple):
-    """The ratings in SGD's storage order: per rating, the item code, the
+    """The ratings in SGD's storage order: per rating, the user and item codes, the
     standardised target, the weight and the (standardised) feature row, all float32
-    but the codes. Whose ratings they are is stored per run of one user's ratings."""
+    but the codes."""
 
+    users: np.ndarray
     items: np.ndarray
     target: np.ndarray
     weight: np.ndarray

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .._kernels._sgd import cell_layout, sgd_epoch, shuffle_segments
+from .._kernels._sgd import cell_layout, sgd_epoch, shuffle_groups
 from .._kernels._types import Penalty, ShuffledRatings, Side
 from .._ratings import RatingData, position_dtype
 from ..utils._random import SEED_MAX
@@ -20,6 +20,11 @@ N_BLOCKS = 8
 # there are enough rows, in at least this many runs per block (see _random_blocks).
 MAX_RUN = 64
 RUNS_PER_BLOCK = 8
+
+# A cell's ratings are visited in chunks of at most this many, in a new order every
+# epoch: the order varies from epoch to epoch while each chunk is read in storage
+# order.
+CHUNK_SIZE = 1024
 
 
 def _random_blocks(n_rows: int, random_state: np.random.RandomState) -> np.ndarray:
@@ -40,14 +45,28 @@ def _random_blocks(n_rows: int, random_state: np.random.RandomState) -> np.ndarr
     return np.repeat(run_block, run)[:n_rows]
 
 
+def _chunks(cell_ptr: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cut each cell ``cell_ptr[c]:cell_ptr[c + 1]`` into chunks of equal length (up
+    to one), at most ``size``: ``(chunk_ptr, cell_chunk_ptr)``, as ``sgd_epoch``
+    reads them."""
+    lengths = np.diff(cell_ptr)
+    n_chunks = -(-lengths // size)
+    cell_chunk_ptr = np.zeros(lengths.shape[0] + 1, dtype=np.int64)
+    np.cumsum(n_chunks, out=cell_chunk_ptr[1:])
+    cell = np.repeat(np.arange(lengths.shape[0]), n_chunks)
+    rank = np.arange(cell_chunk_ptr[-1]) - cell_chunk_ptr[cell]
+    starts = cell_ptr[cell] + rank * lengths[cell] // n_chunks[cell]
+    return np.append(starts, cell_ptr[-1]).astype(np.int64), cell_chunk_ptr
+
+
 class SGDSolver:
     """One epoch visits every training rating once, in an order drawn afresh.
 
     Users and items are assigned to ``N_BLOCKS`` random blocks each (in runs of
     consecutive rows); an epoch walks the block diagonals in random order, the cells
-    of a diagonal in parallel, and the ratings of a cell user by user in random
-    order, each user's from a random point of an order shuffled once (see
-    :mod:`sklearn_mf._kernels._sgd`).
+    of a diagonal in parallel, and the ratings of a cell, stored in an order
+    shuffled once, chunk by chunk in random order, each chunk from a random point
+    (see :mod:`sklearn_mf._kernels._sgd`).
     The model is stored in float32 during training.
     """
 
@@ -67,11 +86,12 @@ class SGDSolver:
         n_users = data.n_users
         user_block = _random_blocks(n_users, random_state)
         item_block = _random_blocks(data.n_items, random_state)
-        # Ratings grouped by cell, then by user, then by item: a cell's ratings sit
-        # together in memory, and so do each user's within it.
+        # Ratings grouped by cell, each cell's in an order shuffled once, drawn from
+        # the cell's ratings sorted by user and item, so that it does not depend on
+        # the order of the rows.
         target = data.target
         order = np.empty(data.n_ratings, dtype=position_dtype(data.n_ratings))
-        segments = cell_layout(
+        cell_ptr = cell_layout(
             data.user_codes,
             data.item_codes,
             target,
@@ -81,18 +101,15 @@ class SGDSolver:
             N_BLOCKS,
             order,
         )
-        self._segment_ptr, self._segment_user, self._cell_segment_ptr = segments
-        self._segment_visit = np.empty(self._segment_user.shape[0], dtype=np.int64)
-        # Each segment's ratings in a random order, drawn from the grouped order, so
-        # that it does not depend on the order of the rows either.
-        shuffle_segments(
-            self._segment_ptr, np.uint64(random_state.randint(SEED_MAX)), order
-        )
+        shuffle_groups(cell_ptr, np.uint64(random_state.randint(SEED_MAX)), order)
+        self._chunk_ptr, self._cell_chunk_ptr = _chunks(cell_ptr, CHUNK_SIZE)
+        self._chunk_visit = np.empty(self._chunk_ptr.shape[0] - 1, dtype=np.int64)
         with np.errstate(over="ignore"):
             # A rating whose weight is negligible next to others' can stand far out
             # of the standardised range: its target becomes inf in float32, but its
             # weight becomes 0, and the kernel skips ratings of weight 0.
             self._ratings = ShuffledRatings(
+                data.user_codes[order],
                 data.item_codes[order],
                 target[order].astype(np.float32),
                 data.weight[order].astype(np.float32),
@@ -116,12 +133,11 @@ class SGDSolver:
         seed = np.uint64(self.random_state.randint(SEED_MAX))
         with threads_for(self.data.n_ratings):
             squared_error = sgd_epoch(
-                self._cell_segment_ptr,
-                self._segment_ptr,
-                self._segment_user,
+                self._cell_chunk_ptr,
+                self._chunk_ptr,
                 diagonal_order,
                 seed,
-                self._segment_visit,
+                self._chunk_visit,
                 self._ratings,
                 self.learning_rate,
                 self._penalty,

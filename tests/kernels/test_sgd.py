@@ -1,21 +1,22 @@
-"""The SGD kernels (``_kernels._sgd``): one segment against a Python reference, the
-shuffles, and an epoch's coverage of the ratings."""
+"""The SGD kernels (``_kernels._sgd``): one chunk against a Python reference, the
+shuffles, the cell layout and an epoch's coverage of the ratings."""
 
 import numpy as np
 import pytest
 
-from sklearn_mf._kernels._sgd import cell_layout, sgd_segment, shuffle_segments
+from sklearn_mf._kernels._sgd import cell_layout, sgd_chunk, shuffle_groups
 from sklearn_mf._kernels._types import Penalty, ShuffledRatings, Side
 from sklearn_mf._ratings import RatingData
 from sklearn_mf._solvers import FactorModel, SolverOptions
-from sklearn_mf._solvers._sgd import SGDSolver
+from sklearn_mf._solvers._sgd import SGDSolver, _chunks
 
 
 @pytest.mark.parametrize("fit_bias", [True, False])
 @pytest.mark.parametrize("first", [0, 7, 39])
-def test_sgd_segment_matches_python_reference(first, fit_bias):
+def test_sgd_chunk_matches_python_reference(first, fit_bias):
     rng = np.random.RandomState(2)
-    n, k, user = 40, 3, 2
+    n, k = 40, 3
+    users = rng.randint(0, 4, n).astype(np.int32)
     items = rng.randint(0, 5, n).astype(np.int32)
     target, weight = rng.randn(n), rng.uniform(0, 2, n)
     weight[[5, 20]] = 0.0  # skipped: no step, no error
@@ -26,7 +27,7 @@ def test_sgd_segment_matches_python_reference(first, fit_bias):
     bu, bi, p, q, c = expected
     squared_error = 0.0
     for r in [*range(first, n), *range(first)]:
-        i, s = items[r], lr * weight[r]
+        user, i, s = users[r], items[r], lr * weight[r]
         err = target[r] - (bu[user] + bi[i] + p[user] @ q[i] + features[r] @ c)
         squared_error += weight[r] * err**2
         if fit_bias:
@@ -40,14 +41,14 @@ def test_sgd_segment_matches_python_reference(first, fit_bias):
     # The kernel works in float32, as the SGD solver stores everything.
     state32 = [a.astype(np.float32) for a in state]
     ratings = ShuffledRatings(
+        users,
         items,
         target.astype(np.float32),
         weight.astype(np.float32),
         features.astype(np.float32),
     )
     bu32, bi32, p32, q32, c32 = state32
-    got_error = sgd_segment(
-        user,
+    got_error = sgd_chunk(
         0,
         n,
         first,
@@ -57,7 +58,6 @@ def test_sgd_segment_matches_python_reference(first, fit_bias):
         Side(bu32, p32),
         Side(bi32, q32),
         c32,
-        np.empty(k, dtype=np.float32),
     )
     assert got_error == pytest.approx(squared_error, rel=1e-5)
     for got, want in zip(state32, expected, strict=True):
@@ -65,15 +65,15 @@ def test_sgd_segment_matches_python_reference(first, fit_bias):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
-def test_shuffle_segments_permutes_within_segments_and_is_seeded():
-    segment_ptr = np.array([0, 3, 7, 8, 20])
+def test_shuffle_groups_permutes_within_groups_and_is_seeded():
+    group_ptr = np.array([0, 3, 7, 8, 20])
     out = np.arange(20)
-    shuffle_segments(segment_ptr, np.uint64(5), out)
-    for start, stop in zip(segment_ptr[:-1], segment_ptr[1:], strict=True):
+    shuffle_groups(group_ptr, np.uint64(5), out)
+    for start, stop in zip(group_ptr[:-1], group_ptr[1:], strict=True):
         assert sorted(out[start:stop]) == list(range(start, stop))
     assert not np.array_equal(out, np.arange(20))
     again = np.arange(20)
-    shuffle_segments(segment_ptr, np.uint64(5), again)
+    shuffle_groups(group_ptr, np.uint64(5), again)
     np.testing.assert_array_equal(out, again)
 
 
@@ -115,23 +115,29 @@ def test_cell_layout_groups_by_cell_user_item_and_orders_repeats(position_dtype)
     user_block = rng.randint(0, n_blocks, n_users)
     item_block = rng.randint(0, n_blocks, n_items)
     order = np.empty(n, dtype=position_dtype)
-    segment_ptr, segment_user, cell_segment_ptr = cell_layout(
+    cell_ptr = cell_layout(
         users, items, target, weight, user_block, item_block, n_blocks, order
     )
     cell = user_block[users] * n_blocks + item_block[items]
     key = np.lexsort((np.arange(n), weight, target, items, users, cell))
     np.testing.assert_array_equal(order, key)
-    # Segments: each user's run within a cell, listed cell by cell.
-    expected = [
-        (start, users[order[start]])
-        for start in range(n)
-        if start == 0
-        or cell[order[start]] != cell[order[start - 1]]
-        or users[order[start]] != users[order[start - 1]]
-    ]
-    np.testing.assert_array_equal(segment_ptr[:-1], [s for s, _ in expected])
-    np.testing.assert_array_equal(segment_user, [u for _, u in expected])
-    assert segment_ptr[-1] == n
-    for c in range(n_blocks * n_blocks):
-        starts = segment_ptr[cell_segment_ptr[c] : cell_segment_ptr[c + 1]]
-        assert (cell[order[starts]] == c).all()
+    np.testing.assert_array_equal(
+        cell_ptr, np.searchsorted(cell[order], np.arange(n_blocks * n_blocks + 1))
+    )
+
+
+@pytest.mark.parametrize("n_ratings", [0, 1, 5, 1024, 1025, 5000])
+def test_chunks_cut_cells_into_nearly_equal_pieces(n_ratings):
+    rng = np.random.RandomState(n_ratings)
+    lengths = rng.multinomial(n_ratings, np.full(9, 1 / 9))
+    cell_ptr = np.concatenate([[0], np.cumsum(lengths)])
+    chunk_ptr, cell_chunk_ptr = _chunks(cell_ptr, 1024)
+    assert chunk_ptr[0] == 0 and chunk_ptr[-1] == n_ratings
+    for c, length in enumerate(lengths):
+        bounds = chunk_ptr[cell_chunk_ptr[c] : cell_chunk_ptr[c + 1] + 1]
+        sizes = np.diff(bounds)
+        assert sizes.sum() == length or length == 0
+        assert len(sizes) == -(-length // 1024)
+        if len(sizes):
+            assert bounds[0] == cell_ptr[c]
+            assert sizes.max() <= 1024 and sizes.max() - sizes.min() <= 1
