@@ -134,8 +134,8 @@ class MFTraining:
             full_vectors = solver.full_vectors(model)
             # The rating indexes are the fit's largest arrays: free all but the
             # ratings grouped by user, which the fitted model keeps (recommend,
-            # partial_fit), before the state is built. SGD's shuffled copy goes with
-            # its solver, before that index is built.
+            # partial_fit), before the state is built (SGD builds that index first:
+            # its own layout starts from it).
             del solver
             by_user = data.by_user
             del data

@@ -80,24 +80,43 @@ def _order_repeats(order, users, items, target, weight):
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
-def cell_layout(
-    user_codes, item_codes, target, weight, user_block, item_block, n_blocks, order
-):
-    """The ratings grouped by cell (user block ``a``, item block ``b``, both below
-    ``n_blocks``: cell ``a * n_blocks + b``), then by user, then by item, repeats of
-    a pair by target and weight, written to ``order`` (stable counting sorts, so the
-    order does not depend on the order of the rows). Returns each cell's start in
-    ``order``, then the number of ratings."""
-    n = user_codes.shape[0]
-    scratch = np.empty_like(order)
-    group_positions(item_codes, np.arange(n), item_block.shape[0], scratch)
-    group_positions(user_codes, scratch, user_block.shape[0], order)
-    _order_repeats(order, user_codes, item_codes, target, weight)
+def cell_layout(indptr, items, target, weight, user_block, item_block, n_blocks, out):
+    """SGD's cells from the ratings grouped by user (CSR ``indptr``, each user's
+    sorted by item ``items``, with ``target`` and ``weight`` in the same order).
+
+    Writes to ``out`` the positions (in that order) grouped by cell (user block
+    ``a``, item block ``b``, both below ``n_blocks``: cell ``a * n_blocks + b``),
+    within a cell by user and item, repeats of a pair by target and weight (a stable
+    counting sort, so the order does not depend on the order of the rows). Returns
+    each position's user and each cell's start in ``out``, then the number of
+    ratings.
+    """
+    n = items.shape[0]
+    users = np.empty(n, dtype=np.int32)
     cell = np.empty(n, dtype=np.int32)
-    for p in range(n):
-        cell[p] = user_block[user_codes[p]] * n_blocks + item_block[item_codes[p]]
-    scratch[:] = order
-    return group_positions(cell, scratch, n_blocks * n_blocks, order)
+    for u in range(indptr.shape[0] - 1):
+        row_cell = user_block[u] * n_blocks
+        for q in range(indptr[u], indptr[u + 1]):
+            users[q] = u
+            cell[q] = row_cell + item_block[items[q]]
+    grouped = np.empty_like(out)
+    for q in range(n):
+        grouped[q] = q
+    _order_repeats(grouped, users, items, target, weight)
+    return users, group_positions(cell, grouped, n_blocks * n_blocks, out)
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def gather_ratings(order, users, items, target, weight, out):
+    """Fill ``out`` (:class:`~._types.ShuffledRatings` but its features) with the
+    ratings at positions ``order``: codes as they are, target and weight in
+    float32."""
+    for q in range(order.shape[0]):
+        p = order[q]
+        out.users[q] = users[p]
+        out.items[q] = items[p]
+        out.target[q] = target[p]
+        out.weight[q] = weight[p]
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .._kernels._sgd import cell_layout, sgd_epoch, shuffle_groups
+from .._kernels._sgd import cell_layout, gather_ratings, sgd_epoch, shuffle_groups
 from .._kernels._types import Penalty, ShuffledRatings, Side
 from .._ratings import RatingData, position_dtype
 from ..utils._random import SEED_MAX
@@ -88,14 +88,16 @@ class SGDSolver:
         item_block = _random_blocks(data.n_items, random_state)
         # Ratings grouped by cell, each cell's in an order shuffled once, drawn from
         # the cell's ratings sorted by user and item, so that it does not depend on
-        # the order of the rows.
-        target = data.target
-        order = np.empty(data.n_ratings, dtype=position_dtype(data.n_ratings))
-        cell_ptr = cell_layout(
-            data.user_codes,
-            data.item_codes,
-            target,
-            data.weight,
+        # the order of the rows. The layout starts from the ratings grouped by
+        # user, which the fitted model keeps: the fit builds that index once.
+        by_user = data.by_user
+        n = data.n_ratings
+        order = np.empty(n, dtype=position_dtype(n))
+        users, cell_ptr = cell_layout(
+            by_user.indptr,
+            by_user.other,
+            by_user.target,
+            by_user.weight,
             user_block,
             item_block,
             N_BLOCKS,
@@ -104,17 +106,22 @@ class SGDSolver:
         shuffle_groups(cell_ptr, np.uint64(random_state.randint(SEED_MAX)), order)
         self._chunk_ptr, self._cell_chunk_ptr = _chunks(cell_ptr, CHUNK_SIZE)
         self._chunk_visit = np.empty(self._chunk_ptr.shape[0] - 1, dtype=np.int64)
-        with np.errstate(over="ignore"):
-            # A rating whose weight is negligible next to others' can stand far out
-            # of the standardised range: its target becomes inf in float32, but its
-            # weight becomes 0, and the kernel skips ratings of weight 0.
-            self._ratings = ShuffledRatings(
-                data.user_codes[order],
-                data.item_codes[order],
-                target[order].astype(np.float32),
-                data.weight[order].astype(np.float32),
-                data.features[order].astype(np.float32),
-            )
+        features = data.features
+        if features.shape[1]:
+            features = features[by_user.order[order]]
+        self._ratings = ShuffledRatings(
+            np.empty(n, dtype=users.dtype),
+            np.empty(n, dtype=by_user.other.dtype),
+            np.empty(n, dtype=np.float32),
+            np.empty(n, dtype=np.float32),
+            features.astype(np.float32),
+        )
+        # A rating whose weight is negligible next to others' can stand far out of
+        # the standardised range: its target becomes inf in float32, but its weight
+        # becomes 0, and the kernel skips ratings of weight 0.
+        gather_ratings(
+            order, users, by_user.other, by_user.target, by_user.weight, self._ratings
+        )
         self._penalty = Penalty(self.alpha, self.alpha_bias, self.fit_bias)
 
     def full_vectors(self, model: FactorModel) -> tuple[np.ndarray, np.ndarray]:

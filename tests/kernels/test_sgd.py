@@ -114,15 +114,27 @@ def test_cell_layout_groups_by_cell_user_item_and_orders_repeats(position_dtype)
     weight = rng.randint(1, 3, n).astype(float)
     user_block = rng.randint(0, n_blocks, n_users)
     item_block = rng.randint(0, n_blocks, n_items)
+    # Grouped by user and sorted by item, as RatingData.by_user gives them; repeats
+    # in the rows' order.
+    by_user = np.lexsort((np.arange(n), items, users))
+    indptr = np.searchsorted(users[by_user], np.arange(n_users + 1))
     order = np.empty(n, dtype=position_dtype)
-    cell_ptr = cell_layout(
-        users, items, target, weight, user_block, item_block, n_blocks, order
+    position_users, cell_ptr = cell_layout(
+        indptr,
+        items[by_user],
+        target[by_user],
+        weight[by_user],
+        user_block,
+        item_block,
+        n_blocks,
+        order,
     )
+    np.testing.assert_array_equal(position_users, users[by_user])
     cell = user_block[users] * n_blocks + item_block[items]
     key = np.lexsort((np.arange(n), weight, target, items, users, cell))
-    np.testing.assert_array_equal(order, key)
+    np.testing.assert_array_equal(by_user[order], key)
     np.testing.assert_array_equal(
-        cell_ptr, np.searchsorted(cell[order], np.arange(n_blocks * n_blocks + 1))
+        cell_ptr, np.searchsorted(cell[key], np.arange(n_blocks * n_blocks + 1))
     )
 
 
