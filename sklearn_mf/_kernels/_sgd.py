@@ -21,7 +21,6 @@ import numpy as np
 
 from . import FASTMATH
 from ._random import GOLDEN, random_below
-from ._sort import group_positions
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
@@ -36,16 +35,6 @@ def shuffle_range(values, start, stop, seed):
             values[start + j],
         )
     return state
-
-
-@numba.njit(cache=True, error_model="numpy", nogil=True)
-def shuffle_groups(group_ptr, seed, out):
-    """Shuffle each group ``group_ptr[g]:group_ptr[g + 1]`` of ``out`` in place,
-    group ``g`` driven by ``seed`` and ``g`` alone."""
-    for g in range(group_ptr.shape[0] - 1):
-        shuffle_range(
-            out, group_ptr[g], group_ptr[g + 1], seed ^ (np.uint64(g + 1) * GOLDEN)
-        )
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
@@ -80,43 +69,95 @@ def _order_repeats(order, users, items, target, weight):
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
-def cell_layout(indptr, items, target, weight, user_block, item_block, n_blocks, out):
-    """SGD's cells from the ratings grouped by user (CSR ``indptr``, each user's
-    sorted by item ``items``, with ``target`` and ``weight`` in the same order).
+def cell_layout(
+    indptr,
+    items,
+    target,
+    weight,
+    user_block,
+    item_block,
+    n_blocks,
+    seed,
+    out,
+    positions,
+):
+    """SGD's storage order, from the ratings grouped by user (CSR ``indptr``, each
+    user's sorted by item ``items``, with ``target`` and ``weight`` in the same
+    order).
 
-    Writes to ``out`` the positions (in that order) grouped by cell (user block
-    ``a``, item block ``b``, both below ``n_blocks``: cell ``a * n_blocks + b``),
-    within a cell by user and item, repeats of a pair by target and weight (a stable
-    counting sort, so the order does not depend on the order of the rows). Returns
-    each position's user and each cell's start in ``out``, then the number of
-    ratings.
+    The ratings are grouped by cell (user block ``a``, item block ``b``, both below
+    ``n_blocks``: cell ``a * n_blocks + b``), within a cell by user and item, repeats
+    of a pair by target and weight (a stable counting sort, so the order does not
+    depend on the order of the rows), and then each cell's are shuffled (Fisher-Yates,
+    cell ``c`` driven by ``seed`` and ``c`` alone). Writes them to ``out``
+    (:class:`~._types.ShuffledRatings` but its features: codes as they are, target
+    and weight in float32) and their positions in the by-user order to
+    ``positions``. Returns each cell's start, then the number of ratings.
+
+    The ratings are carried into the cells' streams in one pass, and each cell is
+    shuffled on its own: gathering them through the shuffled order would read the
+    by-user arrays at random, all of them for every cell.
     """
     n = items.shape[0]
-    users = np.empty(n, dtype=np.int32)
+    n_cells = n_blocks * n_blocks
+    users = np.empty(n, dtype=out.users.dtype)
     cell = np.empty(n, dtype=np.int32)
+    cell_ptr = np.zeros(n_cells + 1, dtype=np.int64)
+    repeats = False
     for u in range(indptr.shape[0] - 1):
         row_cell = user_block[u] * n_blocks
         for q in range(indptr[u], indptr[u + 1]):
             users[q] = u
             cell[q] = row_cell + item_block[items[q]]
-    grouped = np.empty_like(out)
+            cell_ptr[cell[q] + 1] += 1
+            repeats |= q > indptr[u] and items[q] == items[q - 1]
+    for c in range(n_cells):
+        cell_ptr[c + 1] += cell_ptr[c]
+    grouped = np.empty_like(positions)
     for q in range(n):
         grouped[q] = q
-    _order_repeats(grouped, users, items, target, weight)
-    return users, group_positions(cell, grouped, n_blocks * n_blocks, out)
-
-
-@numba.njit(cache=True, error_model="numpy", nogil=True)
-def gather_ratings(order, users, items, target, weight, out):
-    """Fill ``out`` (:class:`~._types.ShuffledRatings` but its features) with the
-    ratings at positions ``order``: codes as they are, target and weight in
-    float32."""
-    for q in range(order.shape[0]):
-        p = order[q]
-        out.users[q] = users[p]
-        out.items[q] = items[p]
-        out.target[q] = target[p]
-        out.weight[q] = weight[p]
+    if repeats:
+        _order_repeats(grouped, users, items, target, weight)
+    fill = cell_ptr[:-1].copy()
+    for q in range(n):
+        p = grouped[q]
+        slot = fill[cell[p]]
+        fill[cell[p]] = slot + 1
+        positions[slot] = p
+        out.users[slot] = users[p]
+        out.items[slot] = items[p]
+        out.target[slot] = target[p]
+        out.weight[slot] = weight[p]
+    longest = 0
+    for c in range(n_cells):
+        longest = max(longest, cell_ptr[c + 1] - cell_ptr[c])
+    visit = np.empty(longest, dtype=np.int64)
+    cell_ratings = (
+        np.empty(longest, dtype=positions.dtype),
+        np.empty(longest, dtype=out.users.dtype),
+        np.empty(longest, dtype=out.items.dtype),
+        np.empty(longest, dtype=out.target.dtype),
+        np.empty(longest, dtype=out.weight.dtype),
+    )
+    for c in range(n_cells):
+        start = cell_ptr[c]
+        m = cell_ptr[c + 1] - start
+        for j in range(m):
+            visit[j] = j
+        shuffle_range(visit, 0, m, seed ^ (np.uint64(c + 1) * GOLDEN))
+        cell_ratings[0][:m] = positions[start : start + m]
+        cell_ratings[1][:m] = out.users[start : start + m]
+        cell_ratings[2][:m] = out.items[start : start + m]
+        cell_ratings[3][:m] = out.target[start : start + m]
+        cell_ratings[4][:m] = out.weight[start : start + m]
+        for j in range(m):
+            v = visit[j]
+            positions[start + j] = cell_ratings[0][v]
+            out.users[start + j] = cell_ratings[1][v]
+            out.items[start + j] = cell_ratings[2][v]
+            out.target[start + j] = cell_ratings[3][v]
+            out.weight[start + j] = cell_ratings[4][v]
+    return cell_ptr
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)

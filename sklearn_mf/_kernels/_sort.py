@@ -54,26 +54,6 @@ def scatter_by_key(keys, indptr, order):
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
-def group_positions(keys_of, positions, n_keys, out):
-    """Write ``positions`` into ``out`` grouped by ``keys_of[positions]``, stably;
-    return the group bounds (length ``n_keys + 1``).
-
-    :func:`scatter_by_key` for positions already in some order: chained, such
-    passes sort by several keys without gathering the keys in between."""
-    bounds = np.zeros(n_keys + 1, dtype=np.int64)
-    for q in range(positions.shape[0]):
-        bounds[keys_of[positions[q]] + 1] += 1
-    for key in range(n_keys):
-        bounds[key + 1] += bounds[key]
-    fill = bounds[:-1].copy()
-    for q in range(positions.shape[0]):
-        key = keys_of[positions[q]]
-        out[fill[key]] = positions[q]
-        fill[key] += 1
-    return bounds
-
-
-@numba.njit(cache=True, error_model="numpy", nogil=True)
 def scatter_ratings_by_key(
     keys, other, values, offset, scale, indptr, out_order, out_other, out_values
 ):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .._kernels._sgd import cell_layout, gather_ratings, sgd_epoch, shuffle_groups
+from .._kernels._sgd import cell_layout, sgd_epoch
 from .._kernels._types import Penalty, ShuffledRatings, Side
 from .._ratings import RatingData, position_dtype
 from ..utils._random import SEED_MAX
@@ -92,8 +92,18 @@ class SGDSolver:
         # user, which the fitted model keeps: the fit builds that index once.
         by_user = data.by_user
         n = data.n_ratings
-        order = np.empty(n, dtype=position_dtype(n))
-        users, cell_ptr = cell_layout(
+        self._ratings = ShuffledRatings(
+            np.empty(n, dtype=np.int32),
+            np.empty(n, dtype=by_user.other.dtype),
+            np.empty(n, dtype=np.float32),
+            np.empty(n, dtype=np.float32),
+            np.empty((n, 0), dtype=np.float32),
+        )
+        positions = np.empty(n, dtype=position_dtype(n))
+        # A rating whose weight is negligible next to others' can stand far out of
+        # the standardised range: its target becomes inf in float32, but its weight
+        # becomes 0, and the kernel skips ratings of weight 0.
+        cell_ptr = cell_layout(
             by_user.indptr,
             by_user.other,
             by_user.target,
@@ -101,27 +111,15 @@ class SGDSolver:
             user_block,
             item_block,
             N_BLOCKS,
-            order,
+            np.uint64(random_state.randint(SEED_MAX)),
+            self._ratings,
+            positions,
         )
-        shuffle_groups(cell_ptr, np.uint64(random_state.randint(SEED_MAX)), order)
+        if data.features.shape[1]:
+            features = data.features[by_user.order[positions]].astype(np.float32)
+            self._ratings = self._ratings._replace(features=features)
         self._chunk_ptr, self._cell_chunk_ptr = _chunks(cell_ptr, CHUNK_SIZE)
         self._chunk_visit = np.empty(self._chunk_ptr.shape[0] - 1, dtype=np.int64)
-        features = data.features
-        if features.shape[1]:
-            features = features[by_user.order[order]]
-        self._ratings = ShuffledRatings(
-            np.empty(n, dtype=users.dtype),
-            np.empty(n, dtype=by_user.other.dtype),
-            np.empty(n, dtype=np.float32),
-            np.empty(n, dtype=np.float32),
-            features.astype(np.float32),
-        )
-        # A rating whose weight is negligible next to others' can stand far out of
-        # the standardised range: its target becomes inf in float32, but its weight
-        # becomes 0, and the kernel skips ratings of weight 0.
-        gather_ratings(
-            order, users, by_user.other, by_user.target, by_user.weight, self._ratings
-        )
         self._penalty = Penalty(self.alpha, self.alpha_bias, self.fit_bias)
 
     def full_vectors(self, model: FactorModel) -> tuple[np.ndarray, np.ndarray]:

@@ -4,7 +4,8 @@ shuffles, the cell layout and an epoch's coverage of the ratings."""
 import numpy as np
 import pytest
 
-from sklearn_mf._kernels._sgd import cell_layout, sgd_chunk, shuffle_groups
+from sklearn_mf._kernels._random import GOLDEN
+from sklearn_mf._kernels._sgd import cell_layout, sgd_chunk, shuffle_range
 from sklearn_mf._kernels._types import Penalty, ShuffledRatings, Side
 from sklearn_mf._ratings import RatingData
 from sklearn_mf._solvers import FactorModel, SolverOptions
@@ -65,18 +66,6 @@ def test_sgd_chunk_matches_python_reference(first, fit_bias):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
-def test_shuffle_groups_permutes_within_groups_and_is_seeded():
-    group_ptr = np.array([0, 3, 7, 8, 20])
-    out = np.arange(20)
-    shuffle_groups(group_ptr, np.uint64(5), out)
-    for start, stop in zip(group_ptr[:-1], group_ptr[1:], strict=True):
-        assert sorted(out[start:stop]) == list(range(start, stop))
-    assert not np.array_equal(out, np.arange(20))
-    again = np.arange(20)
-    shuffle_groups(group_ptr, np.uint64(5), again)
-    np.testing.assert_array_equal(out, again)
-
-
 def test_sgd_epoch_visits_every_rating_once():
     # With a vanishing learning rate nothing moves (a rate of 0 would skip every
     # rating), and the epoch's squared error is the sum over the ratings it visited:
@@ -104,8 +93,39 @@ def test_sgd_epoch_visits_every_rating_once():
     assert loss * data.total_weight == pytest.approx(expected, rel=1e-12)
 
 
+def _layout(
+    users, items, target, weight, user_block, item_block, n_blocks, seed, dtype
+):
+    """cell_layout of ratings given in any order, through the by-user grouping
+    RatingData.by_user gives (sorted by item within a user, repeats in row order)."""
+    n = users.shape[0]
+    by_user = np.lexsort((np.arange(n), items, users))
+    indptr = np.searchsorted(users[by_user], np.arange(user_block.shape[0] + 1))
+    out = ShuffledRatings(
+        np.empty(n, dtype=np.int32),
+        np.empty(n, dtype=np.int32),
+        np.empty(n, dtype=np.float32),
+        np.empty(n, dtype=np.float32),
+        np.empty((n, 0), dtype=np.float32),
+    )
+    positions = np.empty(n, dtype=dtype)
+    cell_ptr = cell_layout(
+        indptr,
+        items[by_user],
+        target[by_user],
+        weight[by_user],
+        user_block,
+        item_block,
+        n_blocks,
+        np.uint64(seed),
+        out,
+        positions,
+    )
+    return by_user[positions], out, cell_ptr
+
+
 @pytest.mark.parametrize("position_dtype", [np.int32, np.int64])
-def test_cell_layout_groups_by_cell_user_item_and_orders_repeats(position_dtype):
+def test_cell_layout_groups_by_cell_and_shuffles_each_cell(position_dtype):
     rng = np.random.RandomState(3)
     n, n_users, n_items, n_blocks = 300, 12, 9, 3
     users = rng.randint(0, n_users, n).astype(np.int32)
@@ -114,28 +134,39 @@ def test_cell_layout_groups_by_cell_user_item_and_orders_repeats(position_dtype)
     weight = rng.randint(1, 3, n).astype(float)
     user_block = rng.randint(0, n_blocks, n_users)
     item_block = rng.randint(0, n_blocks, n_items)
-    # Grouped by user and sorted by item, as RatingData.by_user gives them; repeats
-    # in the rows' order.
-    by_user = np.lexsort((np.arange(n), items, users))
-    indptr = np.searchsorted(users[by_user], np.arange(n_users + 1))
-    order = np.empty(n, dtype=position_dtype)
-    position_users, cell_ptr = cell_layout(
-        indptr,
-        items[by_user],
-        target[by_user],
-        weight[by_user],
-        user_block,
-        item_block,
-        n_blocks,
-        order,
-    )
-    np.testing.assert_array_equal(position_users, users[by_user])
+    args = (users, items, target, weight, user_block, item_block, n_blocks, 7)
+    rows, out, cell_ptr = _layout(*args, position_dtype)
+    # Each cell holds its ratings sorted by user, item, target and weight, then
+    # shuffled by the cell's own stream.
     cell = user_block[users] * n_blocks + item_block[items]
     key = np.lexsort((np.arange(n), weight, target, items, users, cell))
-    np.testing.assert_array_equal(by_user[order], key)
     np.testing.assert_array_equal(
         cell_ptr, np.searchsorted(cell[key], np.arange(n_blocks * n_blocks + 1))
     )
+    for c in range(n_blocks * n_blocks):
+        start, stop = cell_ptr[c], cell_ptr[c + 1]
+        visit = np.arange(stop - start)
+        with np.errstate(over="ignore"):  # the kernel's wrapping uint64 product
+            cell_seed = np.uint64(7) ^ (np.uint64(c + 1) * GOLDEN)
+        shuffle_range(visit, 0, stop - start, cell_seed)
+        np.testing.assert_array_equal(rows[start:stop], key[start:stop][visit])
+    np.testing.assert_array_equal(out.users, users[rows])
+    np.testing.assert_array_equal(out.items, items[rows])
+    np.testing.assert_array_equal(out.target, target[rows].astype(np.float32))
+    np.testing.assert_array_equal(out.weight, weight[rows].astype(np.float32))
+    # The rows in another order give the same ratings in the same order; repeated
+    # pairs differ only in what ties them.
+    order = rng.permutation(n)
+    again = _layout(
+        users[order],
+        items[order],
+        target[order],
+        weight[order],
+        *args[4:],
+        position_dtype,
+    )[1]
+    for got, want in zip(again[:4], out[:4], strict=True):
+        np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("n_ratings", [0, 1, 5, 1024, 1025, 5000])
