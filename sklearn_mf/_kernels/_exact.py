@@ -9,19 +9,32 @@ adds bins of several arrays (partitions of a Dask fit) and rounds the total once
 No fast-math flags: the decomposition must be exact.
 """
 
-import math
-
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
-# Bin b holds multiples of 2**(b - OFFSET): the mantissa of the smallest subnormal
-# (2**-1074 = 2**52 * 2**-1126) lands in bin 0, that of the largest finite float in
+# Bin b holds multiples of 2**(b - OFFSET): a subnormal's mantissa (in units of
+# 2**-1074 = 2**(52 - 1126)) lands in bin 52, that of the largest finite float in
 # bin 2097; the bins above take carries.
 OFFSET = 1126
 N_BINS = 2048 + 128
 _CARRY_BITS = 32
 _HALF = np.int64(1) << (_CARRY_BITS - 1)
 _NORMALISE_EVERY = 512  # |bin| < 2**31 + 512 * 2**53 < 2**63 between normalisations
+
+
+@intrinsic
+def _float_bits(typingctx, x):
+    """The bits of the float64 ``x`` as an int64 (a bit cast: no conversion)."""
+    if x != types.float64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
@@ -54,9 +67,18 @@ def accumulate(values, weights, bins):
         x = values[r] * weights[r]
         if x == 0.0:
             continue
-        mantissa, exponent = math.frexp(x)
-        b = exponent - 53 + OFFSET
-        bins[b] += np.int64(mantissa * 9007199254740992.0)  # * 2**53: exact
+        # Read off the bits (math.frexp would be a library call per value): a
+        # normal float is (2**52 + fraction) * 2**(field - 1075), a subnormal
+        # fraction * 2**-1074.
+        bits = _float_bits(x)
+        field = (bits >> 52) & 0x7FF
+        mantissa = bits & 0xFFFFFFFFFFFFF
+        if field:
+            mantissa |= 0x10000000000000
+        else:
+            field = 1
+        b = field - 1075 + OFFSET
+        bins[b] += -mantissa if bits < 0 else mantissa
         low, high = min(low, b), max(high, b)
         pending += 1
         if pending == _NORMALISE_EVERY:

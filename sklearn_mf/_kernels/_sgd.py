@@ -38,6 +38,20 @@ def shuffle_range(values, start, stop, seed):
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
+def deal_runs(run_ratings, run_order, n_blocks):
+    """Deal the runs, in ``run_order``, each to the block (below ``n_blocks``) with
+    the fewest ratings so far (the lowest such block on ties); return each run's
+    block. A block ends at most one run's ``run_ratings`` above another."""
+    block_ratings = np.zeros(n_blocks, dtype=np.int64)
+    run_block = np.empty(run_ratings.shape[0], dtype=np.int64)
+    for run in run_order:
+        block = np.argmin(block_ratings)
+        run_block[run] = block
+        block_ratings[block] += run_ratings[run]
+    return run_block
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
 def _order_repeats(order, users, items, target, weight):
     """Order each run of ratings of one (user, item) pair in ``order`` by target,
     then weight (insertion sort: runs are short), so that the order does not depend

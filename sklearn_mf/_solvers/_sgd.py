@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .._kernels._sgd import cell_layout, sgd_epoch
+from .._kernels._sgd import cell_layout, deal_runs, sgd_epoch
 from .._kernels._types import Penalty, ShuffledRatings, Side
 from .._ratings import RatingData, position_dtype
 from ..utils._random import SEED_MAX
@@ -27,21 +27,29 @@ RUNS_PER_BLOCK = 8
 CHUNK_SIZE = 1024
 
 
-def _random_blocks(n_rows: int, random_state: np.random.RandomState) -> np.ndarray:
-    """Each row's block: runs of consecutive rows, the runs dealt to the
-    ``N_BLOCKS`` blocks in random order.
+def _random_blocks(
+    row_ratings: np.ndarray, random_state: np.random.RandomState
+) -> np.ndarray:
+    """Each row's block: runs of consecutive rows, the runs dealt in random order,
+    each to the block with the fewest ratings so far (``row_ratings`` per row).
 
     Runs, not single rows, so that the rows two threads update at once lie apart in
     memory: with rows dealt one by one, a cache line holds rows of several blocks
     and bounces between the threads' cores on every step (false sharing; with 10
     float32 factors a row is 40 bytes, a bias 4). Runs are shorter on few rows, so
-    that every block still gets ``RUNS_PER_BLOCK`` of them: a few long runs would
-    leave blocks empty and the schedule lopsided (below ``RUNS_PER_BLOCK *
-    N_BLOCKS`` rows, runs are single rows).
+    that every block still gets ``RUNS_PER_BLOCK`` of them (below ``RUNS_PER_BLOCK *
+    N_BLOCKS`` rows, runs are single rows). Dealt by ratings, so that the blocks,
+    and with them the cells that threads run side by side between two
+    synchronisations, hold about as many ratings each.
     """
+    n_rows = row_ratings.shape[0]
     run = max(1, min(MAX_RUN, n_rows // (RUNS_PER_BLOCK * N_BLOCKS)))
-    n_runs = -(-n_rows // run)
-    run_block = random_state.permutation(n_runs) % N_BLOCKS
+    run_ratings = np.add.reduceat(row_ratings, np.arange(0, n_rows, run))
+    run_block = deal_runs(
+        run_ratings.astype(np.int64),
+        random_state.permutation(run_ratings.shape[0]),
+        N_BLOCKS,
+    )
     return np.repeat(run_block, run)[:n_rows]
 
 
@@ -83,14 +91,15 @@ class SGDSolver:
         self.fit_bias = options.fit_bias
         self.learning_rate = options.learning_rate
         self.random_state = random_state = np.random.RandomState(options.order_seed)
-        n_users = data.n_users
-        user_block = _random_blocks(n_users, random_state)
-        item_block = _random_blocks(data.n_items, random_state)
+        by_user = data.by_user
+        user_block = _random_blocks(np.diff(by_user.indptr), random_state)
+        item_block = _random_blocks(
+            np.bincount(by_user.other, minlength=data.n_items), random_state
+        )
         # Ratings grouped by cell, each cell's in an order shuffled once, drawn from
         # the cell's ratings sorted by user and item, so that it does not depend on
         # the order of the rows. The layout starts from the ratings grouped by
         # user, which the fitted model keeps: the fit builds that index once.
-        by_user = data.by_user
         n = data.n_ratings
         self._ratings = ShuffledRatings(
             np.empty(n, dtype=np.int32),

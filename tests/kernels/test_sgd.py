@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from sklearn_mf._kernels._random import GOLDEN
-from sklearn_mf._kernels._sgd import cell_layout, sgd_chunk, shuffle_range
+from sklearn_mf._kernels._sgd import cell_layout, deal_runs, sgd_chunk, shuffle_range
 from sklearn_mf._kernels._types import Penalty, ShuffledRatings, Side
 from sklearn_mf._ratings import RatingData
 from sklearn_mf._solvers import FactorModel, SolverOptions
@@ -184,3 +184,16 @@ def test_chunks_cut_cells_into_nearly_equal_pieces(n_ratings):
         if len(sizes):
             assert bounds[0] == cell_ptr[c]
             assert sizes.max() <= 1024 and sizes.max() - sizes.min() <= 1
+
+
+def test_deal_runs_balances_the_blocks_ratings():
+    rng = np.random.RandomState(4)
+    run_ratings = rng.zipf(1.5, 500).clip(max=2000).astype(np.int64)
+    order = rng.permutation(500)
+    run_block = deal_runs(run_ratings, order, 8)
+    totals = np.bincount(run_block, weights=run_ratings, minlength=8)
+    assert totals.sum() == run_ratings.sum()
+    # Each run went to the emptiest block, so no block ends more than one run
+    # above another.
+    assert totals.max() - totals.min() <= run_ratings.max()
+    np.testing.assert_array_equal(deal_runs(run_ratings, order, 8), run_block)
