@@ -364,7 +364,9 @@ def spark_als(name: str) -> Adapter:
 # ------------------------------------------------------------------------ cornac
 
 
-def cornac_mf(name: str) -> Adapter:
+def cornac_mf(name: str, seed: int | None = 0) -> Adapter:
+    """cornac's ``MF()``: seeded, it runs its epochs on one thread (reproducible);
+    with ``seed=None``, on every core, lock-free (not reproducible)."""
     import cornac
 
     def prepare(X: pd.DataFrame, y: pd.Series) -> Any:
@@ -373,8 +375,8 @@ def cornac_mf(name: str) -> Adapter:
 
     def fit(train_set: Any) -> Any:
         # MF() defaults: k=10, max_iter=20, learning_rate=0.01, lambda_reg=0.02,
-        # use_bias=True, early_stop=False; seed for reproducibility.
-        return cornac.models.MF(seed=0).fit(train_set)
+        # use_bias=True, early_stop=False.
+        return cornac.models.MF(seed=seed).fit(train_set)
 
     def predict(model: Any, X: pd.DataFrame) -> np.ndarray:
         # model.score() takes one user at a time; this is its formula for all rows at
