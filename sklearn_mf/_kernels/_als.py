@@ -10,6 +10,7 @@ import numpy as np
 
 from . import FASTMATH
 from ._linalg import cholesky_solve_inplace
+from ._parallel import parallel_kernel
 from ._predict import weighted_squared_error
 
 _BATCH = 4
@@ -133,9 +134,7 @@ def dual_solve_row(
         out_bias[row] = bias * inverse_bias
 
 
-@numba.njit(
-    cache=True, error_model="numpy", nogil=True, parallel=True, fastmath=FASTMATH
-)
+@parallel_kernel(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def als_half_step(chunk_bounds, ratings, other, penalty, prior, out):
     """Minimise the objective over the bias and factors of every row of one side.
 
@@ -314,9 +313,7 @@ def cg_row(
     return x_bias
 
 
-@numba.njit(
-    cache=True, error_model="numpy", nogil=True, parallel=True, fastmath=FASTMATH
-)
+@parallel_kernel(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def als_cg_half_step(
     chunk_bounds, ratings, other, penalty, prior, n_steps, out, out_squared_error
 ):

@@ -16,6 +16,7 @@ from ._linalg import (
     solve_lower,
     solve_lower_transpose,
 )
+from ._parallel import parallel_kernel
 from ._random import fill_normal, seeded_state
 
 
@@ -105,9 +106,7 @@ def dual_draw_row(
         draw[a] = prior_mean[a] + draw[a] / prior_precision[a] + deviation[a]
 
 
-@numba.njit(
-    cache=True, error_model="numpy", nogil=True, parallel=True, fastmath=FASTMATH
-)
+@parallel_kernel(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def gibbs_half_step(
     chunk_bounds,
     ratings,

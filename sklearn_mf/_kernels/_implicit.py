@@ -15,11 +15,10 @@ so results do not depend on the number of threads.
 import numba
 
 from . import FASTMATH
+from ._parallel import parallel_kernel
 
 
-@numba.njit(
-    cache=True, error_model="numpy", nogil=True, parallel=True, fastmath=FASTMATH
-)
+@parallel_kernel(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def scaled_sums(chunk_bounds, ratings, row_scale, other_scale, vectors, out):
     """``out[a] = row_scale[a] sum_r weight[r] other_scale[b(r)] vectors[b(r)]``.
 
@@ -46,9 +45,7 @@ def scaled_sums(chunk_bounds, ratings, row_scale, other_scale, vectors, out):
                 out[row, f] *= row_scale[row]
 
 
-@numba.njit(
-    cache=True, error_model="numpy", nogil=True, parallel=True, fastmath=FASTMATH
-)
+@parallel_kernel(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def error_gradient(chunk_bounds, ratings, rows, other, use_target, out):
     """``out[u] = sum_r w_r (v_u.q_j - t'_r) q_j``, half the gradient with respect to
     ``v_u`` of the weighted squared errors ``sum_r w_r (v_u.q_j - t'_r)^2``.

@@ -8,10 +8,11 @@ vectors for the ids both fits share.
 
 import numba
 
+from ._parallel import parallel_kernel
 from ._random import fill_normal, seeded_state
 
 
-@numba.njit(cache=True, error_model="numpy", nogil=True, parallel=True)
+@parallel_kernel(cache=True, error_model="numpy", nogil=True)
 def normal_rows(row_seeds, seed, scale, out):
     """Fill ``out[r]`` with N(0, scale^2) draws from a generator seeded by
     ``row_seeds[r]`` and ``seed``."""

@@ -3,11 +3,10 @@
 import numba
 
 from . import FASTMATH
+from ._parallel import parallel_kernel
 
 
-@numba.njit(
-    cache=True, error_model="numpy", nogil=True, parallel=True, fastmath=FASTMATH
-)
+@parallel_kernel(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def predict_codes(user_codes, item_codes, base, users, items, lower, upper, out):
     """Write ``base + b_u + b_i + p_u.q_i`` clipped to ``[lower, upper]`` into ``out``.
 
@@ -54,9 +53,7 @@ def weighted_squared_error(vectors, index, target, biases, weight, bias, vector)
     return total
 
 
-@numba.njit(
-    cache=True, error_model="numpy", nogil=True, parallel=True, fastmath=FASTMATH
-)
+@parallel_kernel(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def row_squared_errors(ratings, rows, other, out):
     """Write ``sum_r w_r (t_r - b_row - b_j - p_row.q_j)^2`` of each row into ``out``.
 

@@ -20,6 +20,7 @@ import numba
 import numpy as np
 
 from . import FASTMATH
+from ._parallel import parallel_kernel
 from ._random import GOLDEN, random_below
 
 
@@ -243,7 +244,7 @@ def _padded(n):
     return (n + 15) // 16 * 16 + 16
 
 
-@numba.njit(cache=True, error_model="numpy", nogil=True, parallel=True)
+@parallel_kernel(cache=True, error_model="numpy", nogil=True)
 def sgd_epoch(
     cell_chunk_ptr,
     chunk_ptr,

@@ -3,6 +3,8 @@
 import numba
 import numpy as np
 
+from ._parallel import parallel_kernel
+
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
 def _sift_down(heap_score, heap_index, size, pos):
@@ -32,7 +34,7 @@ def _sift_down(heap_score, heap_index, size, pos):
             return
 
 
-@numba.njit(cache=True, error_model="numpy", nogil=True, parallel=True)
+@parallel_kernel(cache=True, error_model="numpy", nogil=True)
 def top_n_rows(scores, excluded_ptr, excluded, n, out_index, out_score):
     """Write the ``n`` best columns of each row of ``scores`` into ``out_index`` and
     ``out_score`` (best first; equal scores in column order).
