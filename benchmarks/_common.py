@@ -9,6 +9,7 @@ pooled metrics.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -18,7 +19,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -198,16 +199,42 @@ def run_split(
     )
 
 
+@contextlib.contextmanager
+def threads_at_any_size() -> Iterator[None]:
+    """Within this block our fits and predictions run on the threads their
+    ``n_jobs`` asks for whatever their size.
+
+    Our parallel kernels are built twice, with threads and for one thread
+    (``sklearn_mf._kernels._parallel``), and work below
+    ``sklearn_mf.utils._threads.MIN_WORK_PER_THREAD`` runs on one thread: a warm-up
+    on a small slice alone would leave the threaded builds to be compiled (or
+    loaded) inside the first timed call.
+    """
+    from sklearn_mf.utils import _threads
+
+    previous = _threads.MIN_WORK_PER_THREAD
+    _threads.MIN_WORK_PER_THREAD = 1
+    try:
+        yield
+    finally:
+        _threads.MIN_WORK_PER_THREAD = previous
+
+
 def warm_up(models: Iterable[Model], X: pd.DataFrame, y: pd.Series) -> None:
-    """Fit and predict every model once on a small slice before anything is timed.
+    """Fit and predict every model on a small slice before anything is timed: once
+    as it is, once with :func:`threads_at_any_size`.
 
     numba compiles (or loads from its cache) our kernels on the first call in a
     process; that one-off cost is not what a fit costs. Peers get the same
     treatment (it also starts Spark's JVM), so the rule needs no exceptions.
     """
     X_small, y_small = X.iloc[:WARMUP_ROWS], y.iloc[:WARMUP_ROWS]
+    models = list(models)
     for model in models:
         run_split(model, X_small, y_small, X_small)
+    with threads_at_any_size():
+        for model in models:
+            run_split(model, X_small, y_small, X_small)
 
 
 def summarize(

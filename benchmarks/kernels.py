@@ -11,6 +11,7 @@ Writes <out>.json and <out>.md; see benchmarks/README.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -34,6 +35,7 @@ from _common import (
     silence_expected_warnings,
     splits_for,
     synthetic_size,
+    threads_at_any_size,
     write_report,
 )
 
@@ -301,8 +303,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     X, y = load_dataset("ml-1m")
     ((train, _),) = splits_for("ml-1m", len(y))
     X, y = X.iloc[train], y.iloc[train]
-    MatrixFactorization(max_iter=1, solver="sgd").fit(X[:WARMUP_ROWS], y[:WARMUP_ROWS])
-    MatrixFactorization(max_iter=1, solver="als").fit(X[:WARMUP_ROWS], y[:WARMUP_ROWS])
+    for threads in (contextlib.nullcontext(), threads_at_any_size()):
+        with threads:
+            for solver in ("sgd", "als"):
+                MatrixFactorization(max_iter=1, solver=solver, n_jobs=-1).fit(
+                    X[:WARMUP_ROWS], y[:WARMUP_ROWS]
+                )
     print("SGD throughput", flush=True)
     throughput = [sgd_throughput(X, y, k) for k in (32, 100)]
     print("thread scaling", flush=True)

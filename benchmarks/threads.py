@@ -17,6 +17,7 @@ CPUs (one thread here), not the exported pool size.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from _common import (
     header_line,
     run_comparison,
     run_in_build,
+    threads_at_any_size,
 )
 
 DEFAULT_OUT = Path(__file__).parent / "results" / "threads"
@@ -66,10 +68,13 @@ def _work(case: str, n_jobs: int) -> float:
         model = MatrixFactorization(alpha=0.08, max_iter=3, tol=None, **common).fit(
             X, y
         )
-    if case.endswith("fit"):  # compiles (or loads) the kernels before the timing
-        model.fit(X[:2000], y[:2000])
-    else:
-        model.predict(X[:10])
+    # Compiles (or loads) the kernels before the timing, both builds of each.
+    for threads in (contextlib.nullcontext(), threads_at_any_size()):
+        with threads:
+            if case.endswith("fit"):
+                model.fit(X[:2000], y[:2000])
+            else:
+                model.predict(X[:10])
 
     def run() -> None:
         if case.endswith("fit"):

@@ -42,6 +42,11 @@ class ParallelKernel:
         kernel = self.parallel if numba.get_num_threads() > 1 else self.serial
         return kernel(*args)
 
+    def __reduce__(self) -> str:
+        # Pickled by reference, as functions are (``__wrapped__``, the plain
+        # function, would otherwise be looked up under this object's name).
+        return self.__qualname__
+
 
 def parallel_kernel(**options: Any) -> Callable[[Callable], ParallelKernel]:
     """Decorator: ``numba.njit(parallel=True, **options)`` with a serial twin for

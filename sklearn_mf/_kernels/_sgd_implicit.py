@@ -55,7 +55,7 @@ def implicit_row_visit(
     ``c_j = pair_weight`` of the row's ratings of ``j``), and with
     ``y_i -= step * alpha_implicit * y_i``, the half-gradient of the rating's share
     ``w_r alpha_implicit |y_i|^2`` of the objective; the other updates are those of
-    ``sgd_segment`` with ``p_u + z_u`` as the user's vector. Between steps,
+    :func:`._sgd.sgd_chunk` with ``p_u + z_u`` as the user's vector. Between steps,
     ``y_j = implicit[j] + s c_j pending``, and ``z_u`` (``implicit_sum``) moves by
     ``spread[row] = s^2 sum_r w_r c_j(r)`` times the change of ``pending``.
     ``implicit_sum`` and ``pending`` are scratch vectors of length ``k``. Returns

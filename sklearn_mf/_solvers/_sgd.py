@@ -17,7 +17,7 @@ N_BLOCKS = 8
 
 
 # Rows are assigned to blocks in runs of up to this many consecutive rows, and, when
-# there are enough rows, in at least this many runs per block (see _random_blocks).
+# there are enough rows, in about this many runs per block (see _random_blocks).
 MAX_RUN = 64
 RUNS_PER_BLOCK = 8
 
@@ -37,8 +37,8 @@ def _random_blocks(
     memory: with rows dealt one by one, a cache line holds rows of several blocks
     and bounces between the threads' cores on every step (false sharing; with 10
     float32 factors a row is 40 bytes, a bias 4). Runs are shorter on few rows, so
-    that every block still gets ``RUNS_PER_BLOCK`` of them (below ``RUNS_PER_BLOCK *
-    N_BLOCKS`` rows, runs are single rows). Dealt by ratings, so that the blocks,
+    that there are about ``RUNS_PER_BLOCK * N_BLOCKS`` of them in all (below that
+    many rows, runs are single rows). Dealt by ratings, so that the blocks,
     and with them the cells that threads run side by side between two
     synchronisations, hold about as many ratings each.
     """
