@@ -10,6 +10,21 @@ from tests._problems import small_implicit_problem
 
 _MOVIELENS = ("ml-100k", "ml-1m", "ml-latest-small")
 
+# The thread budget as the session started: the Dask tests' local cluster sets
+# OMP_NUM_THREADS=1 in this process for good, which would hold every later fit to
+# one thread (and leave the threaded kernel builds untested).
+_OMP_NUM_THREADS = os.environ.get("OMP_NUM_THREADS")
+
+
+@pytest.fixture(autouse=True)
+def _session_thread_budget(request, monkeypatch):
+    if "dask" in request.node.nodeid.split("/"):
+        return
+    if _OMP_NUM_THREADS is None:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OMP_NUM_THREADS", _OMP_NUM_THREADS)
+
 
 def _in_ci() -> bool:
     # CI services set CI=true; an explicit CI=0/false means a local run.
