@@ -508,6 +508,9 @@ def first_fit(
     result = subprocess.run(
         [sys.executable, "-c", code, json.dumps(params)],
         env=env,
+        # `python -c` puts the working directory first on sys.path: run from the
+        # build, or a checkout there would be imported instead of it.
+        cwd=build,
         capture_output=True,
         text=True,
         check=True,
