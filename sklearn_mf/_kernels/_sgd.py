@@ -84,6 +84,15 @@ def _order_repeats(order, users, items, target, weight):
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
+def _permute(values, start, order):
+    """Rearrange ``values[start:start + len(order)]`` so that its ``j``-th entry is
+    the ``order[j]``-th one before."""
+    block = values[start : start + order.shape[0]].copy()
+    for j in range(order.shape[0]):
+        values[start + j] = block[order[j]]
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
 def cell_layout(
     indptr,
     items,
@@ -143,35 +152,18 @@ def cell_layout(
         out.items[slot] = items[p]
         out.target[slot] = target[p]
         out.weight[slot] = weight[p]
-    longest = 0
+    visit = np.empty(np.max(cell_ptr[1:] - cell_ptr[:-1]), dtype=np.int64)
     for c in range(n_cells):
-        longest = max(longest, cell_ptr[c + 1] - cell_ptr[c])
-    visit = np.empty(longest, dtype=np.int64)
-    cell_ratings = (
-        np.empty(longest, dtype=positions.dtype),
-        np.empty(longest, dtype=out.users.dtype),
-        np.empty(longest, dtype=out.items.dtype),
-        np.empty(longest, dtype=out.target.dtype),
-        np.empty(longest, dtype=out.weight.dtype),
-    )
-    for c in range(n_cells):
-        start = cell_ptr[c]
-        m = cell_ptr[c + 1] - start
-        for j in range(m):
+        start, stop = cell_ptr[c], cell_ptr[c + 1]
+        for j in range(stop - start):
             visit[j] = j
-        shuffle_range(visit, 0, m, seed ^ (np.uint64(c + 1) * GOLDEN))
-        cell_ratings[0][:m] = positions[start : start + m]
-        cell_ratings[1][:m] = out.users[start : start + m]
-        cell_ratings[2][:m] = out.items[start : start + m]
-        cell_ratings[3][:m] = out.target[start : start + m]
-        cell_ratings[4][:m] = out.weight[start : start + m]
-        for j in range(m):
-            v = visit[j]
-            positions[start + j] = cell_ratings[0][v]
-            out.users[start + j] = cell_ratings[1][v]
-            out.items[start + j] = cell_ratings[2][v]
-            out.target[start + j] = cell_ratings[3][v]
-            out.weight[start + j] = cell_ratings[4][v]
+        shuffle_range(visit, 0, stop - start, seed ^ (np.uint64(c + 1) * GOLDEN))
+        order = visit[: stop - start]
+        _permute(positions, start, order)
+        _permute(out.users, start, order)
+        _permute(out.items, start, order)
+        _permute(out.target, start, order)
+        _permute(out.weight, start, order)
     return cell_ptr
 
 
