@@ -223,6 +223,53 @@ _GATHER_BYTES = 1 << 20
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
+def weighted_pass(factors, index, target, bias, weight, x, x_bias, residual, out):
+    """One pass over a row's ratings: add ``sum_t c_t q_t`` to ``out`` and return
+    ``sum_t c_t``.
+
+    Rating ``t`` has vector ``q_t = factors[index[t]]`` and estimate
+    ``e_t = x_bias + q_t.x``; ``c_t`` is ``w_t (target[t] - bias[index[t]] - e_t)``
+    with ``residual`` (the gradient of the row's squared error) and ``w_t e_t``
+    without (a product with the row's Gram matrix). ``weight`` holds the ``w_t``.
+
+    Ratings go four at a time, as in :func:`normal_equations`: the four dot products
+    are independent sums, and ``out`` is read and written once per four ratings.
+    """
+    k = factors.shape[1]
+    n = index.shape[0]
+    total = 0.0
+    t = 0
+    while t < n:
+        # A short last batch repeats its first rating with zero weight.
+        size = min(_BATCH, n - t)
+        j0 = index[t]
+        j1 = index[t + 1] if size > 1 else j0
+        j2 = index[t + 2] if size > 2 else j0
+        j3 = index[t + 3] if size > 3 else j0
+        q0, q1, q2, q3 = factors[j0], factors[j1], factors[j2], factors[j3]
+        e0 = e1 = e2 = e3 = x_bias
+        for f in range(k):
+            e0 += q0[f] * x[f]
+            e1 += q1[f] * x[f]
+            e2 += q2[f] * x[f]
+            e3 += q3[f] * x[f]
+        if residual:
+            e0 = target[t] - bias[j0] - e0
+            e1 = target[t + 1] - bias[j1] - e1 if size > 1 else 0.0
+            e2 = target[t + 2] - bias[j2] - e2 if size > 2 else 0.0
+            e3 = target[t + 3] - bias[j3] - e3 if size > 3 else 0.0
+        c0 = weight[t] * e0
+        c1 = weight[t + 1] * e1 if size > 1 else 0.0
+        c2 = weight[t + 2] * e2 if size > 2 else 0.0
+        c3 = weight[t + 3] * e3 if size > 3 else 0.0
+        total += c0 + c1 + c2 + c3
+        for f in range(k):
+            out[f] += c0 * q0[f] + c1 * q1[f] + c2 * q2[f] + c3 * q3[f]
+        t += size
+    return total
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def cg_row(
     factors,
     index,
@@ -251,7 +298,6 @@ def cg_row(
     ``ap`` are scratch of length ``k``.
     """
     k = factors.shape[1]
-    n = index.shape[0]
     # Residual of the normal equations at the starting point: b - A x.
     res_bias = -row_alpha_bias * x_bias
     for f in range(k):
@@ -259,15 +305,7 @@ def cg_row(
     if prior_row.shape[0]:
         for f in range(k):
             res[f] += row_alpha * prior_row[f]
-    for t in range(n):
-        q = factors[index[t]]
-        estimate = x_bias
-        for f in range(k):
-            estimate += q[f] * x[f]
-        c = weight[t] * (target[t] - bias[index[t]] - estimate)
-        res_bias += c
-        for f in range(k):
-            res[f] += c * q[f]
+    res_bias += weighted_pass(factors, index, target, bias, weight, x, x_bias, True, res)
     if not fit_bias:
         res_bias = 0.0
     p_bias = res_bias
@@ -281,15 +319,9 @@ def cg_row(
         ap_bias = row_alpha_bias * p_bias
         for f in range(k):
             ap[f] = row_alpha * p[f]
-        for t in range(n):
-            q = factors[index[t]]
-            s = p_bias
-            for f in range(k):
-                s += q[f] * p[f]
-            c = weight[t] * s
-            ap_bias += c
-            for f in range(k):
-                ap[f] += c * q[f]
+        ap_bias += weighted_pass(
+            factors, index, target, bias, weight, p, p_bias, False, ap
+        )
         if not fit_bias:
             ap_bias = 0.0
         curvature = p_bias * ap_bias
