@@ -237,15 +237,13 @@ def weighted_pass(factors, index, target, bias, weight, x, x_bias, residual, out
     """
     k = factors.shape[1]
     n = index.shape[0]
+    last = n - 1
     total = 0.0
-    t = 0
-    while t < n:
-        # A short last batch repeats its first rating with zero weight.
-        size = min(_BATCH, n - t)
-        j0 = index[t]
-        j1 = index[t + 1] if size > 1 else j0
-        j2 = index[t + 2] if size > 2 else j0
-        j3 = index[t + 3] if size > 3 else j0
+    for t in range(0, n, _BATCH):
+        # A short last batch repeats the row's last rating with zero weight (a
+        # selection, not a branch: the loop stays one block, quicker to compile).
+        t1, t2, t3 = min(t + 1, last), min(t + 2, last), min(t + 3, last)
+        j0, j1, j2, j3 = index[t], index[t1], index[t2], index[t3]
         q0, q1, q2, q3 = factors[j0], factors[j1], factors[j2], factors[j3]
         e0 = e1 = e2 = e3 = x_bias
         for f in range(k):
@@ -255,17 +253,16 @@ def weighted_pass(factors, index, target, bias, weight, x, x_bias, residual, out
             e3 += q3[f] * x[f]
         if residual:
             e0 = target[t] - bias[j0] - e0
-            e1 = target[t + 1] - bias[j1] - e1 if size > 1 else 0.0
-            e2 = target[t + 2] - bias[j2] - e2 if size > 2 else 0.0
-            e3 = target[t + 3] - bias[j3] - e3 if size > 3 else 0.0
+            e1 = target[t1] - bias[j1] - e1
+            e2 = target[t2] - bias[j2] - e2
+            e3 = target[t3] - bias[j3] - e3
         c0 = weight[t] * e0
-        c1 = weight[t + 1] * e1 if size > 1 else 0.0
-        c2 = weight[t + 2] * e2 if size > 2 else 0.0
-        c3 = weight[t + 3] * e3 if size > 3 else 0.0
+        c1 = weight[t1] * e1 * (t + 1 <= last)
+        c2 = weight[t2] * e2 * (t + 2 <= last)
+        c3 = weight[t3] * e3 * (t + 3 <= last)
         total += c0 + c1 + c2 + c3
         for f in range(k):
             out[f] += c0 * q0[f] + c1 * q1[f] + c2 * q2[f] + c3 * q3[f]
-        t += size
     return total
 
 
