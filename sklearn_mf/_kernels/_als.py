@@ -302,7 +302,9 @@ def cg_row(
     if prior_row.shape[0]:
         for f in range(k):
             res[f] += row_alpha * prior_row[f]
-    res_bias += weighted_pass(factors, index, target, bias, weight, x, x_bias, True, res)
+    res_bias += weighted_pass(
+        factors, index, target, bias, weight, x, x_bias, True, res
+    )
     if not fit_bias:
         res_bias = 0.0
     p_bias = res_bias
