@@ -295,34 +295,39 @@ def cg_row(
     ``ap`` are scratch of length ``k``.
     """
     k = factors.shape[1]
-    # Residual of the normal equations at the starting point: b - A x.
-    res_bias = -row_alpha_bias * x_bias
-    for f in range(k):
-        res[f] = -row_alpha * x[f]
-    if prior_row.shape[0]:
-        for f in range(k):
-            res[f] += row_alpha * prior_row[f]
-    res_bias += weighted_pass(
-        factors, index, target, bias, weight, x, x_bias, True, res
-    )
-    if not fit_bias:
-        res_bias = 0.0
-    p_bias = res_bias
-    rr = res_bias * res_bias
-    for f in range(k):
-        p[f] = res[f]
-        rr += res[f] * res[f]
-    for _ in range(n_steps):
-        if rr <= 1e-300:
-            break
-        ap_bias = row_alpha_bias * p_bias
-        for f in range(k):
-            ap[f] = row_alpha * p[f]
-        ap_bias += weighted_pass(
-            factors, index, target, bias, weight, p, p_bias, False, ap
+    res_bias = p_bias = rr = 0.0
+    # Pass 0 takes the residual of the normal equations at the start, b - A x, into
+    # ``res``; pass s > 0 takes step s's product A p into ``ap``. One call site:
+    # LLVM then inlines (and compiles) the pass once, not twice.
+    for s in range(n_steps + 1):
+        if s == 0:
+            vector, vector_bias, into = x, x_bias, res
+            into_bias = -row_alpha_bias * x_bias
+            for f in range(k):
+                res[f] = -row_alpha * x[f]
+            if prior_row.shape[0]:
+                for f in range(k):
+                    res[f] += row_alpha * prior_row[f]
+        else:
+            if rr <= 1e-300:
+                break
+            vector, vector_bias, into = p, p_bias, ap
+            into_bias = row_alpha_bias * p_bias
+            for f in range(k):
+                ap[f] = row_alpha * p[f]
+        into_bias += weighted_pass(
+            factors, index, target, bias, weight, vector, vector_bias, s == 0, into
         )
         if not fit_bias:
-            ap_bias = 0.0
+            into_bias = 0.0
+        if s == 0:
+            res_bias = p_bias = into_bias
+            rr = res_bias * res_bias
+            for f in range(k):
+                p[f] = res[f]
+                rr += res[f] * res[f]
+            continue
+        ap_bias = into_bias
         curvature = p_bias * ap_bias
         for f in range(k):
             curvature += p[f] * ap[f]
