@@ -9,7 +9,6 @@ from ._kernels._sort import (
     count_keys,
     regroup_by_other,
     scatter_by_key,
-    scatter_ratings_by_key,
     scatter_ratings_into,
     sort_rows_by_other,
     sum_by_key,
@@ -176,13 +175,14 @@ class RatingData:
             np.empty_like(self.user_codes),
             np.empty(self.n_ratings),
         )
-        scatter_ratings_by_key(
+        scatter_ratings_into(
             self.item_codes,
             self.user_codes,
             self.y,
             self.offset,
             self.scale,
-            item_indptr,
+            item_indptr[:-1].copy(),
+            0,
             *by_item_unsorted,
         )
         return self._side_index(

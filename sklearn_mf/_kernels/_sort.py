@@ -54,37 +54,19 @@ def scatter_by_key(keys, indptr, order):
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
-def scatter_ratings_by_key(
-    keys, other, values, offset, scale, indptr, out_order, out_other, out_values
-):
-    """Group ratings by ``keys``, stably, carrying what the rows need.
-
-    Like :func:`scatter_by_key` (group starts ``indptr``) into ``out_order``;
-    ``out_other`` and ``out_values`` receive ``other`` and ``(values - offset) /
-    scale`` in the same order.
-    """
-    scatter_ratings_into(
-        keys,
-        other,
-        values,
-        offset,
-        scale,
-        indptr[:-1].copy(),
-        0,
-        out_order,
-        out_other,
-        out_values,
-    )
-
-
-@numba.njit(cache=True, error_model="numpy", nogil=True)
 def scatter_ratings_into(
     keys, other, values, offset, scale, fill, first, out_order, out_other, out_values
 ):
-    """:func:`scatter_ratings_by_key` of one part of the ratings, whose positions
-    start at ``first``: ``fill[k]`` is the next free slot of key ``k``, advanced
-    here, so that parts scattered one after the other are grouped as their
-    concatenation would be."""
+    """Group ratings by ``keys``, stably, carrying what the rows need: like
+    :func:`scatter_by_key`, for one part of the ratings, whose positions start at
+    ``first``.
+
+    ``fill[k]`` is the next free slot of key ``k`` (for one part alone: the start of
+    each key's group), advanced here, so that parts scattered one after the other
+    are grouped as their concatenation would be. Each rating's slot receives its
+    position in ``out_order``, ``other`` in ``out_other`` and ``(values - offset) /
+    scale`` in ``out_values``.
+    """
     for n in range(keys.shape[0]):
         p = fill[keys[n]]
         out_order[p] = first + n
