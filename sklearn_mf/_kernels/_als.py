@@ -229,11 +229,13 @@ def weighted_pass(factors, index, target, bias, weight, x, x_bias, residual, out
 
     Rating ``t`` has vector ``q_t = factors[index[t]]`` and estimate
     ``e_t = x_bias + q_t.x``; ``c_t`` is ``w_t (target[t] - bias[index[t]] - e_t)``
-    with ``residual`` (the gradient of the row's squared error) and ``w_t e_t``
-    without (a product with the row's Gram matrix). ``weight`` holds the ``w_t``.
+    with ``residual`` (minus half the gradient of the row's weighted squared error:
+    the data part of ``b - A x``) and ``w_t e_t`` without (the data part of a
+    product with the row's Gram matrix). ``weight`` holds the ``w_t``.
 
-    Ratings go four at a time, as in :func:`normal_equations`: the four dot products
-    are independent sums, and ``out`` is read and written once per four ratings.
+    Ratings go four (``_BATCH``) at a time, as in :func:`normal_equations`: the four
+    dot products are independent sums, and ``out`` is read and written once per four
+    ratings.
     """
     k = factors.shape[1]
     n = index.shape[0]
@@ -241,7 +243,7 @@ def weighted_pass(factors, index, target, bias, weight, x, x_bias, residual, out
     total = 0.0
     for t in range(0, n, _BATCH):
         # A short last batch repeats the row's last rating with zero weight (a
-        # selection, not a branch: the loop stays one block, quicker to compile).
+        # selection, not a branch on the batch's size: quicker to compile).
         t1, t2, t3 = min(t + 1, last), min(t + 2, last), min(t + 3, last)
         j0, j1, j2, j3 = index[t], index[t1], index[t2], index[t3]
         q0, q1, q2, q3 = factors[j0], factors[j1], factors[j2], factors[j3]
@@ -295,7 +297,7 @@ def cg_row(
     ``ap`` are scratch of length ``k``.
     """
     k = factors.shape[1]
-    res_bias = p_bias = rr = 0.0
+    res_bias = p_bias = rr = 0.0  # set by pass 0; numba needs them typed before
     # Pass 0 takes the residual of the normal equations at the start, b - A x, into
     # ``res``; pass s > 0 takes step s's product A p into ``ap``. One call site:
     # LLVM then inlines (and compiles) the pass once, not twice.
@@ -358,8 +360,8 @@ def als_cg_half_step(
     Each row's ridge problem is the same as in :func:`als_half_step` (same
     ``chunk_bounds``, ``ratings``, ``other``, ``penalty`` and ``prior``); CG starts
     from the row's current bias and vector in ``out`` and never builds the Gram
-    matrix: a step costs two passes over
-    the row's ratings, ``O(n_u k)`` instead of ``O(n_u k^2 + k^3)``. Every CG step
+    matrix: a step costs one pass over the row's ratings (plus one for the starting
+    residual), ``O(n_u k)`` instead of ``O(n_u k^2 + k^3)``. Every CG step
     lowers the row's quadratic, so the training loss still never increases, and
     ``n_steps >= k + 1`` solves exactly (up to rounding). The bias is kept apart from
     the factor vector so that the inner loops over factors vectorise.
