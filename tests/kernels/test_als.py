@@ -4,7 +4,7 @@ dense NumPy references."""
 import numpy as np
 import pytest
 
-from sklearn_mf._kernels._als import als_cg_half_step, als_half_step
+from sklearn_mf._kernels._als import als_cg_half_step, als_half_step, weighted_pass
 from sklearn_mf._kernels._types import Penalty, Ratings, Side
 from sklearn_mf._ratings import RatingData
 
@@ -176,3 +176,30 @@ def test_als_half_step_zeroes_rows_without_weight(small_problem):
         Side(bias, factors),
     )
     assert not bias.any() and not factors.any()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("residual", [True, False])
+def test_weighted_pass_matches_one_rating_at_a_time(residual, dtype):
+    # Rows of every length modulo the batch of four, with zero weights among them
+    # (the last rating's included): the repeated ratings that fill a short last
+    # batch must add nothing.
+    rng = np.random.RandomState(3)
+    k = 5
+    factors = rng.randn(9, k).astype(dtype)
+    bias = rng.randn(9)
+    x, x_bias = rng.randn(k), 0.7
+    for n in range(10):
+        index = rng.randint(0, 9, n).astype(np.int32)
+        target = rng.randn(n)
+        weight = np.where(rng.rand(n) < 0.3, 0.0, rng.uniform(0.5, 2.0, n))
+        estimate = x_bias + factors[index].astype(np.float64) @ x
+        c = weight * (target - bias[index] - estimate if residual else estimate)
+        out = np.ones(k)
+        total = weighted_pass(
+            factors, index, target, bias, weight, x, x_bias, residual, out
+        )
+        np.testing.assert_allclose(total, c.sum(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            out, 1.0 + c @ factors[index], rtol=1e-12, atol=1e-12
+        )
