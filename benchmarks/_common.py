@@ -519,6 +519,25 @@ def first_fit(
     return {"wall_s": wall_s, **json.loads(result.stdout.strip().splitlines()[-1])}
 
 
+def precompile(cache_dir: str, build: Path | None = None) -> float | None:
+    """Seconds that the install's compilation of the default fit's kernels
+    (``sklearn_mf._kernels._precompile``) takes into ``cache_dir``, in a fresh
+    process; None when the build (first on PYTHONPATH) has no such step."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir}
+    if build is not None:
+        env["PYTHONPATH"] = str(build)
+        if not (build / "sklearn_mf" / "_kernels" / "_precompile.py").exists():
+            return None
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "sklearn_mf._kernels._precompile"],
+        env=env,
+        cwd=build,
+        check=True,
+    )
+    return time.perf_counter() - start
+
+
 # ------------------------------------------------- before/after: two checkouts
 
 

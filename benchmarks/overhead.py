@@ -16,10 +16,13 @@ Data: ``make_ratings`` at MovieLens-like proportions (``_common.synthetic_shape`
 
 The grid search is ``GridSearchCV`` over ``SEARCH_GRID`` (12 settings) with 5 shuffled
 folds on ML-100K, RMSE, one process per build; the builds' mean test scores are
-compared. The first fit runs in a fresh process whose numba cache directory is empty
-(as in a new environment): the import and the first default fit of 2,000 ratings of
-ML-100K (``_common.first_fit``), then the same in a second fresh process that finds
-the cache warm.
+compared. The first fit runs in a fresh process whose numba cache directory is empty:
+the import and the first default fit of 2,000 ratings of ML-100K
+(``_common.first_fit``), then the same in a second fresh process that finds the cache
+warm. A third fresh process fits with a new cache that holds only what an editable
+install compiles (``sklearn_mf._kernels._precompile``, run as the install runs it and
+timed: ``_common.precompile``), as in a new environment set up by the README's
+install command.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from _common import (
     header_line,
     load_dataset,
     md_table,
+    precompile,
     run_comparison,
     run_in_build,
     synthetic_shape,
@@ -177,13 +181,20 @@ def measure(builds: dict[str, Path]) -> dict[str, Any]:
                     {"model": model, "ratings": n_ratings, "build": name, **result}
                 )
     search = {name: _measure(build, "search", "-") for name, build in builds.items()}
-    first_fits = {}
+    first_fits: dict[str, dict[str, Any]] = {}
     for name, build in builds.items():
         with tempfile.TemporaryDirectory(prefix="numba_cache_") as cache:
             first_fits[name] = {
                 state: first_fit({"random_state": 0}, cache, build)
                 for state in ("empty cache", "warm cache")
             }
+        with tempfile.TemporaryDirectory(prefix="numba_cache_") as cache:
+            seconds = precompile(cache, build)
+            if seconds is not None:
+                first_fits[name]["compiled at install"] = {
+                    **first_fit({"random_state": 0}, cache, build),
+                    "precompile_s": seconds,
+                }
     return {"rows": rows, "search": search, "first_fit": first_fits}
 
 
@@ -237,9 +248,21 @@ def report_text(report: dict[str, Any]) -> str:
         f"{WARMUP_ROWS:,} ratings of ML-100K)",
         "",
         *md_table(
-            ["build", "numba cache", "wall s", "import s", "first fit s"],
             [
-                [name, cache, *(f"{result[key]:.2f}" for key in FIRST_FIT_TIMES)]
+                "build",
+                "numba cache",
+                "wall s",
+                "import s",
+                "first fit s",
+                "compiled at install s",
+            ],
+            [
+                [
+                    name,
+                    cache,
+                    *(f"{result[key]:.2f}" for key in FIRST_FIT_TIMES),
+                    f"{result['precompile_s']:.2f}" if "precompile_s" in result else "",
+                ]
                 for name, cases in report["first_fit"].items()
                 for cache, result in cases.items()
             ],
