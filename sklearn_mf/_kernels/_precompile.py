@@ -26,9 +26,9 @@ from ._types import Penalty, Ratings, Side
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
-    array = array.copy()
-    array.flags.writeable = False
-    return array
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 def default_fit_calls() -> list[tuple[numba.core.dispatcher.Dispatcher, tuple]]:
@@ -44,20 +44,27 @@ def default_fit_calls() -> list[tuple[numba.core.dispatcher.Dispatcher, tuple]]:
     side = Side(values, matrix)
     fitted = Side(_read_only(values), _read_only(matrix))  # a fitted model's arrays
     ratings = Ratings(positions, codes, values, unit_weights)
-    # Integer ids come as a column of a DataFrame (contiguous) or of an array (strided).
-    id_columns = (positions, np.zeros((2, 2), dtype=np.int64)[:, 0])
+    # The user's ids and ratings reach some kernels as they came: a column of an array
+    # (strided) or of a DataFrame (contiguous), writable or read-only (pandas 3 hands
+    # out read-only views of its columns).
+    id_columns = [positions, np.zeros((2, 2), dtype=np.int64)[:, 0]]
+    id_columns += [_read_only(ids) for ids in id_columns]
+    targets = [values, _read_only(values)]
     return [
         *((dense_codes, (ids, 0, codes, codes)) for ids in id_columns),
         (count_keys, (codes, positions)),
-        (
-            scatter_ratings_into,
-            (codes, codes, values, 0.0, 1.0, positions, 0, codes, codes, values),
+        *(
+            (
+                scatter_ratings_into,
+                (codes, codes, target, 0.0, 1.0, positions, 0, codes, codes, values),
+            )
+            for target in targets
         ),
         (
             regroup_by_other,
             (positions, codes, codes, values, positions, codes, codes, values),
         ),
-        (accumulate, (values, unit_weights, positions)),
+        *((accumulate, (target, unit_weights, positions)) for target in targets),
         (normal_rows.serial, (np.zeros(2, dtype=np.uint64), np.uint64(0), 1.0, matrix)),
         (
             als_cg_half_step.serial,

@@ -22,8 +22,10 @@ event.register("numba:compile", Compilations())
 from sklearn_mf import MatrixFactorization
 from sklearn_mf.datasets import make_ratings
 
-for as_frame in (False, True):
+for as_frame, writeable in ((False, True), (False, False), (True, True)):
     X, y, _ = make_ratings(n_ratings=3000, as_frame=as_frame, random_state=0)
+    if not writeable:
+        X.flags.writeable = y.flags.writeable = False
     model = MatrixFactorization(random_state=0).fit(X[:2500], y[:2500])
     model.predict(X[2500:])
     model.score(X[2500:], y[2500:])
