@@ -8,9 +8,10 @@ finds a cache by the path and time stamp of the sources it was built from, which
 copying the package into site-packages changes.
 """
 
-import importlib
+import logging
+import os
+import subprocess
 import sys
-import types
 from pathlib import Path
 
 from setuptools import setup
@@ -18,22 +19,30 @@ from setuptools.command.build_py import build_py
 
 PACKAGE = Path(__file__).resolve().parent / "sklearn_mf"
 
+# Imports the kernels without sklearn_mf/__init__.py, whose imports the isolated build
+# environment does not have (it has numba and NumPy). They are blocked here too, so
+# that the test of this step fails if a kernel module comes to need one.
+PRECOMPILE = f"""
+import sys, types
+for name in ("sklearn", "scipy", "pandas"):
+    sys.modules[name] = None
+package = types.ModuleType("sklearn_mf")
+package.__path__ = [{str(PACKAGE)!r}]
+sys.modules["sklearn_mf"] = package
+from sklearn_mf._kernels._precompile import compile_default_fit
+compile_default_fit()
+"""
 
-def precompile_kernels() -> None:
-    """Run the kernels' precompilation without sklearn_mf/__init__.py, whose imports
-    (scikit-learn, pandas) the isolated build environment does not have."""
-    saved = {
-        name: module for name, module in sys.modules.items() if "sklearn_mf" in name
-    }
-    package = types.ModuleType("sklearn_mf")
-    package.__path__ = [str(PACKAGE)]
-    sys.modules["sklearn_mf"] = package
-    try:
-        importlib.import_module("sklearn_mf._kernels._precompile").compile_default_fit()
-    finally:
-        for name in [name for name in sys.modules if "sklearn_mf" in name]:
-            del sys.modules[name]
-        sys.modules.update(saved)
+
+def precompile_kernels(env: dict[str, str] | None = None) -> None:
+    """Compile the default fit's kernels into numba's cache, in a child process (so
+    that a crash of the compiler cannot end the install); raise if it fails."""
+    subprocess.run(
+        [sys.executable, "-c", PRECOMPILE],
+        env={**os.environ, **(env or {})},
+        check=True,
+        capture_output=True,
+    )
 
 
 class BuildPyAndPrecompile(build_py):
@@ -43,12 +52,14 @@ class BuildPyAndPrecompile(build_py):
             return
         try:
             precompile_kernels()
-        except Exception as error:  # the package works without it, only slower at first
-            self.announce(
-                f"sklearn_mf: kernels not precompiled ({error!r}); the first fit "
-                "will compile them",
-                level=3,
+        except subprocess.CalledProcessError as error:
+            # The package works without it, only its first fit is slower. pip shows
+            # this with -v.
+            logging.getLogger("sklearn_mf.setup").warning(
+                "kernels not precompiled, the first fit will compile them:\n%s",
+                error.stderr.decode(errors="replace"),
             )
 
 
-setup(cmdclass={"build_py": BuildPyAndPrecompile})
+if __name__ == "__main__":
+    setup(cmdclass={"build_py": BuildPyAndPrecompile})
