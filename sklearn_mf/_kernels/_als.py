@@ -12,6 +12,7 @@ from . import FASTMATH
 from ._linalg import cholesky_solve_inplace
 from ._parallel import parallel_kernel
 from ._predict import weighted_squared_error
+from ._prefetch import prefetch_row
 
 _BATCH = 4
 
@@ -223,7 +224,19 @@ _GATHER_BYTES = 1 << 20
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
-def weighted_pass(factors, index, target, bias, weight, x, x_bias, residual, out):
+def weighted_pass(
+    factors,
+    index,
+    target,
+    bias,
+    weight,
+    x,
+    x_bias,
+    residual,
+    out,
+    prefetch_from,
+    prefetch_index,
+):
     """One pass over a row's ratings: add ``sum_t c_t q_t`` to ``out`` and return
     ``sum_t c_t``.
 
@@ -236,12 +249,18 @@ def weighted_pass(factors, index, target, bias, weight, x, x_bias, residual, out
     Ratings go four (``_BATCH``) at a time, as in :func:`normal_equations`: the four
     dot products are independent sums, and ``out`` is read and written once per four
     ratings.
+
+    Unless ``prefetch_from`` is None, batch ``b`` also hints the CPU to fetch the
+    vector ``prefetch_from[prefetch_index[b]]`` (see :func:`als_cg_half_step`).
     """
     k = factors.shape[1]
     n = index.shape[0]
     last = n - 1
     total = 0.0
     for t in range(0, n, _BATCH):
+        if prefetch_from is not None:  # None compiles the hint out
+            if t // _BATCH < prefetch_index.shape[0]:
+                prefetch_row(prefetch_from, prefetch_index[t // _BATCH])
         # A short last batch repeats the row's last rating with zero weight (a
         # selection, not a branch on the batch's size: quicker to compile).
         t1, t2, t3 = min(t + 1, last), min(t + 2, last), min(t + 3, last)
@@ -285,6 +304,8 @@ def cg_row(
     res,
     p,
     ap,
+    prefetch_from,
+    prefetch_index,
 ):
     """``n_steps`` CG steps on one row's ridge problem from ``(x_bias, x)``; returns
     the new bias and leaves the new vector in ``x``.
@@ -294,9 +315,12 @@ def cg_row(
     prior_row|^2 + row_alpha_bias x_bias^2`` (the per-rating penalties times the row's
     weight; ``prior_row`` may have no entries: no prior), and the bias stays zero
     unless ``fit_bias``. ``n_steps`` CG steps are taken at most. ``res``, ``p`` and
-    ``ap`` are scratch of length ``k``.
+    ``ap`` are scratch of length ``k``. The passes share out the prefetch hints for
+    the vectors ``prefetch_from[prefetch_index]``, one per four ratings
+    (``prefetch_from`` may be None: no hints).
     """
     k = factors.shape[1]
+    per_pass = (index.shape[0] + _BATCH - 1) // _BATCH
     res_bias = p_bias = rr = 0.0  # set by pass 0; numba needs them typed before
     # Pass 0 takes the residual of the normal equations at the start, b - A x, into
     # ``res``; pass s > 0 takes step s's product A p into ``ap``. One call site:
@@ -317,8 +341,22 @@ def cg_row(
             into_bias = row_alpha_bias * p_bias
             for f in range(k):
                 ap[f] = row_alpha * p[f]
+        if prefetch_from is None:  # compiles the hints out
+            prefetch_share = None
+        else:
+            prefetch_share = prefetch_index[s * per_pass : (s + 1) * per_pass]
         into_bias += weighted_pass(
-            factors, index, target, bias, weight, vector, vector_bias, s == 0, into
+            factors,
+            index,
+            target,
+            bias,
+            weight,
+            vector,
+            vector_bias,
+            s == 0,
+            into,
+            prefetch_from,
+            prefetch_share,
         )
         if not fit_bias:
             into_bias = 0.0
@@ -353,7 +391,15 @@ def cg_row(
 
 @parallel_kernel(cache=True, error_model="numpy", nogil=True, fastmath=FASTMATH)
 def als_cg_half_step(
-    chunk_bounds, ratings, other, penalty, prior, n_steps, out, out_squared_error
+    chunk_bounds,
+    ratings,
+    other,
+    penalty,
+    prior,
+    n_steps,
+    out,
+    out_squared_error,
+    prefetch_from,
 ):
     """Approximate :func:`als_half_step` by ``n_steps`` conjugate-gradient steps per row.
 
@@ -373,6 +419,15 @@ def als_cg_half_step(
     "Figures behind code choices"). The arithmetic is unchanged.
     ``other.vectors`` may be float32 (the buffer then is too): the arithmetic stays
     float64, and a gather from memory moves half the bytes.
+
+    ``prefetch_from`` is None, or ``other.vectors`` when the matrix is too large for
+    the caches: then each row's CG passes also hint the CPU to fetch the next row's
+    other-side vectors, a vector per four ratings, so that they arrive while the
+    arithmetic goes on, and the next row's gather finds them in cache. A gather's
+    loads overlap each other's latency but not the passes' arithmetic; hinting the
+    whole next row at once, during the gather, was no faster. None compiles the hints
+    out: on small data they cost time and fetch nothing (benchmarks/README.md,
+    "Figures behind code choices").
 
     When ``out_squared_error`` has rows, it receives each row's weighted squared
     error at its new bias and vector, scored from the buffer while it is in cache
@@ -397,6 +452,7 @@ def als_cg_half_step(
     no_prior = np.empty(0)
     for chunk in numba.prange(n_chunks):
         x = scratch[chunk, 0]
+        last_row = chunk_bounds[chunk + 1] - 1
         for row in range(chunk_bounds[chunk], chunk_bounds[chunk + 1]):
             start = indptr[row]
             end = indptr[row + 1]
@@ -412,6 +468,12 @@ def als_cg_half_step(
             for f in range(k):
                 x[f] = out_factors[row, f]
             n = end - start
+            if prefetch_from is None:  # compiles the hints out
+                prefetch_index = None
+            else:  # the next row's codes
+                prefetch_index = other_index[
+                    end : indptr[row + 2] if row < last_row else end
+                ]
             if n <= n_gather:
                 vectors = gathered[chunk]
                 biases = gathered_bias[chunk]
@@ -441,6 +503,8 @@ def als_cg_half_step(
                 scratch[chunk, 1],
                 scratch[chunk, 2],
                 scratch[chunk, 3],
+                prefetch_from,
+                prefetch_index,
             )
             out_bias[row] = x_bias
             for f in range(k):

@@ -48,8 +48,9 @@ def default_fit_calls() -> list[tuple[numba.core.dispatcher.Dispatcher, tuple]]:
     side = Side(values, matrix)
     fitted = Side(_read_only(values), _read_only(matrix))  # a fitted model's arrays
     # The CG half-step reads a large other side through a float32 copy
-    # (_solvers/_als.py, FLOAT32_GATHER_BYTES).
-    other_sides = [side, Side(values, np.zeros((2, 2), dtype=np.float32))]
+    # (_solvers/_als.py, FLOAT32_GATHER_BYTES), and prefetches from it.
+    float32_matrix = np.zeros((2, 2), dtype=np.float32)
+    other_sides = [(side, None), (Side(values, float32_matrix), float32_matrix)]
     ratings = Ratings(int64s, codes, values, unit_weights)
     # The user's ids and ratings reach some kernels as they came: a column of an array
     # (strided) or of a DataFrame (contiguous), writable or read-only (pandas 3 hands
@@ -77,9 +78,9 @@ def default_fit_calls() -> list[tuple[numba.core.dispatcher.Dispatcher, tuple]]:
         *(
             (
                 als_cg_half_step.serial,
-                (int64s, ratings, other, penalty, matrix, 3, side, values),
+                (int64s, ratings, other, penalty, matrix, 3, side, values, ahead),
             )
-            for other in other_sides
+            for other, ahead in other_sides
         ),
         *(
             (

@@ -49,8 +49,19 @@ def solve_side(
         als_half_step(side.chunks, ratings, other, penalty, prior, out)
         return None
     squared_errors = np.zeros(out.bias.shape[0] if score else 0)
+    # A float32 copy means a matrix too large for the caches: the kernel then
+    # prefetches (see als_cg_half_step).
+    prefetch_from = other.vectors if other.vectors.dtype == np.float32 else None
     als_cg_half_step(
-        side.chunks, ratings, other, penalty, prior, cg_steps, out, squared_errors
+        side.chunks,
+        ratings,
+        other,
+        penalty,
+        prior,
+        cg_steps,
+        out,
+        squared_errors,
+        prefetch_from,
     )
     return float(squared_errors.sum()) if score else None
 

@@ -96,13 +96,23 @@ def test_cg_half_step_converges_to_the_exact_solve(small_problem, fit_bias):
     als_half_step(*arguments, Side(exact_bias, exact))
     bias, factors = np.ones(7), np.ones((7, k))
     # CG solves a (k + 1)-dimensional problem exactly in k + 1 steps.
-    als_cg_half_step(*arguments, k + 1, Side(bias, factors), np.zeros(0))
+    als_cg_half_step(*arguments, k + 1, Side(bias, factors), np.zeros(0), None)
     np.testing.assert_allclose(factors, exact, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(bias, exact_bias, rtol=1e-8, atol=1e-10)
 
 
-def _cg_users(data, item_bias, item_factors, n_steps, bias, factors, squared_errors):
-    """CG steps on every user of ``data`` (alpha 0.3, alpha_bias 0.1, no prior)."""
+def _cg_users(
+    data,
+    item_bias,
+    item_factors,
+    n_steps,
+    bias,
+    factors,
+    squared_errors,
+    prefetch=False,
+):
+    """CG steps on every user of ``data`` (alpha 0.3, alpha_bias 0.1, no prior),
+    prefetching from ``item_factors`` if ``prefetch``."""
     side = data.by_user
     als_cg_half_step(
         side.chunks,
@@ -113,6 +123,7 @@ def _cg_users(data, item_bias, item_factors, n_steps, bias, factors, squared_err
         n_steps,
         Side(bias, factors),
         squared_errors,
+        item_factors if prefetch else None,
     )
 
 
@@ -150,14 +161,32 @@ def test_cg_half_step_reads_float32_vectors_in_float64_arithmetic(small_problem)
     data, item_factors, item_bias, k = small_problem
     rounded = item_factors.astype(np.float32)
 
-    def solve(other_factors):
-        bias, factors, squared_errors = np.zeros(7), np.zeros((7, k)), np.empty(7)
-        _cg_users(data, item_bias, other_factors, 2, bias, factors, squared_errors)
-        return bias, factors, squared_errors
-
-    # The same solve as on the rounded vectors held in float64.
+    # The same solve as on the rounded vectors held in float64 (the solver
+    # prefetches from a float32 copy).
     for got, expected in zip(
-        solve(rounded), solve(rounded.astype(np.float64)), strict=True
+        _cg_solve(data, item_bias, rounded, prefetch=True),
+        _cg_solve(data, item_bias, rounded.astype(np.float64)),
+        strict=True,
+    ):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+
+
+def _cg_solve(data, item_bias, item_factors, prefetch=False):
+    """Two CG steps from zero on every user: biases, vectors, squared errors."""
+    k = item_factors.shape[1]
+    bias, factors, squared_errors = np.zeros(7), np.zeros((7, k)), np.empty(7)
+    _cg_users(data, item_bias, item_factors, 2, bias, factors, squared_errors, prefetch)
+    return bias, factors, squared_errors
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cg_half_step_prefetch_hints_change_nothing(small_problem, dtype):
+    data, item_factors, item_bias, _ = small_problem
+    other_factors = item_factors.astype(dtype)
+    for got, expected in zip(
+        _cg_solve(data, item_bias, other_factors, prefetch=True),
+        _cg_solve(data, item_bias, other_factors),
+        strict=True,
     ):
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
 
@@ -178,12 +207,14 @@ def test_als_half_step_zeroes_rows_without_weight(small_problem):
     assert not bias.any() and not factors.any()
 
 
+@pytest.mark.parametrize("prefetch", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("residual", [True, False])
-def test_weighted_pass_matches_one_rating_at_a_time(residual, dtype):
+def test_weighted_pass_matches_one_rating_at_a_time(residual, dtype, prefetch):
     # Rows of every length modulo the batch of four, with zero weights among them
     # (the last rating's included): the repeated ratings that fill a short last
-    # batch must add nothing.
+    # batch must add nothing. Prefetch hints (here for more, as many and fewer
+    # vectors than the pass has batches) change nothing.
     rng = np.random.RandomState(3)
     k = 5
     factors = rng.randn(9, k).astype(dtype)
@@ -196,8 +227,21 @@ def test_weighted_pass_matches_one_rating_at_a_time(residual, dtype):
         estimate = x_bias + factors[index].astype(np.float64) @ x
         c = weight * (target - bias[index] - estimate if residual else estimate)
         out = np.ones(k)
+        ahead = factors if prefetch else None
+        n_ahead = max((n + 3) // 4 + n % 3 - 1, 0)  # batches -1, +0, +1
+        ahead_index = rng.randint(0, 9, n_ahead).astype(np.int32)
         total = weighted_pass(
-            factors, index, target, bias, weight, x, x_bias, residual, out
+            factors,
+            index,
+            target,
+            bias,
+            weight,
+            x,
+            x_bias,
+            residual,
+            out,
+            ahead,
+            ahead_index if prefetch else None,
         )
         np.testing.assert_allclose(total, c.sum(), rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(
