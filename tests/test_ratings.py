@@ -1,7 +1,9 @@
 """The training ratings' indexes: counting sorts, per-side CSR, unit weights."""
 
 import numpy as np
+import pytest
 
+from sklearn_mf._kernels._sort import _KEYS_PER_PASS
 from sklearn_mf._ratings import RatingData, group_by_key, unit_weights
 
 
@@ -13,17 +15,29 @@ def test_group_by_key_is_a_stable_counting_sort():
     assert order.dtype == np.int32
 
 
-def _data(weight):
+def _data(weight, n_users=20, n_items=30):
     rng = np.random.RandomState(1)
     n = 500
-    users = rng.randint(0, 20, n).astype(np.int32)
-    items = rng.randint(0, 30, n).astype(np.int32)
+    users = rng.randint(0, n_users, n).astype(np.int32)
+    items = rng.randint(0, n_items, n).astype(np.int32)
+    # Codes either side of each boundary between the scatters' passes.
+    for codes, n_codes in ((users, n_users), (items, n_items)):
+        edges = np.arange(_KEYS_PER_PASS, n_codes, _KEYS_PER_PASS)
+        edges = np.concatenate((edges - 1, edges))
+        codes[rng.choice(n, edges.size, replace=False)] = edges
     y = rng.uniform(1, 5, n)
-    return RatingData(users, items, y, 3.0, 1.0, weight, np.zeros((n, 0)), 20, 30, 4, 3)
+    return RatingData(
+        users, items, y, 3.0, 1.0, weight, np.zeros((n, 0)), n_users, n_items, 4, 3
+    )
 
 
-def test_side_index_groups_rows_and_sorts_each_by_the_other_side():
-    data = _data(np.random.RandomState(2).uniform(0.5, 2.0, 500))
+# Few codes (pairs repeat), and more codes on both sides than one pass of the
+# scatters takes, so that they run in several (two and three) passes.
+@pytest.mark.parametrize(
+    "n_users, n_items", [(20, 30), (2 * _KEYS_PER_PASS + 7, _KEYS_PER_PASS + 3)]
+)
+def test_side_index_groups_rows_and_sorts_each_by_the_other_side(n_users, n_items):
+    data = _data(np.random.RandomState(2).uniform(0.5, 2.0, 500), n_users, n_items)
     for side, rows, others in (
         (data.by_user, data.user_codes, data.item_codes),
         (data.by_item, data.item_codes, data.user_codes),

@@ -8,6 +8,13 @@ ratings outgrow it.
 import numba
 import numpy as np
 
+# Keys whose groups one pass of a rating scatter fills. Each key's group keeps a cache
+# line of every output busy; with many more keys than the caches hold lines for,
+# nearly every write misses. More keys are scattered in several passes over the
+# input, each for one range of keys (benchmarks/README.md, "Figures behind code
+# choices").
+_KEYS_PER_PASS = 1 << 15
+
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
 def dense_codes(ids, low, code_of, codes):
@@ -65,14 +72,18 @@ def scatter_ratings_into(
     each key's group), advanced here, so that parts scattered one after the other
     are grouped as their concatenation would be. Each rating's slot receives its
     position in ``out_order``, ``other`` in ``out_other`` and ``(values - offset) /
-    scale`` in ``out_values``.
+    scale`` in ``out_values``. Keys go ``_KEYS_PER_PASS`` at a time.
     """
-    for n in range(keys.shape[0]):
-        p = fill[keys[n]]
-        out_order[p] = first + n
-        out_other[p] = other[n]
-        out_values[p] = (values[n] - offset) / scale
-        fill[keys[n]] = p + 1
+    for low in range(0, fill.shape[0], _KEYS_PER_PASS):
+        high = low + _KEYS_PER_PASS
+        for n in range(keys.shape[0]):
+            key = keys[n]
+            if low <= key < high:
+                p = fill[key]
+                out_order[p] = first + n
+                out_other[p] = other[n]
+                out_values[p] = (values[n] - offset) / scale
+                fill[key] = p + 1
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
@@ -116,13 +127,17 @@ def regroup_by_other(
     start of each other-side group. Within an output group the ratings come in input
     order, so rows ascending: the output rows are sorted by the input's row, which
     ``out_other`` receives, with each rating's position and value in ``out_order``
-    and ``out_values``.
+    and ``out_values``. Other-side keys go ``_KEYS_PER_PASS`` at a time.
     """
     fill = other_indptr[:-1].copy()
-    for row in range(indptr.shape[0] - 1):
-        for r in range(indptr[row], indptr[row + 1]):
-            p = fill[other[r]]
-            out_order[p] = order[r]
-            out_other[p] = row
-            out_values[p] = values[r]
-            fill[other[r]] = p + 1
+    for low in range(0, fill.shape[0], _KEYS_PER_PASS):
+        high = low + _KEYS_PER_PASS
+        for row in range(indptr.shape[0] - 1):
+            for r in range(indptr[row], indptr[row + 1]):
+                key = other[r]
+                if low <= key < high:
+                    p = fill[key]
+                    out_order[p] = order[r]
+                    out_other[p] = row
+                    out_values[p] = values[r]
+                    fill[key] = p + 1
