@@ -167,8 +167,9 @@ def scale_runs(sizes: Sequence[int], repeats: int = REPEATS) -> list[dict[str, A
     """Per size, the fastest of ``repeats`` fits, each in a fresh process.
 
     The sizes are interleaved (every size once, then again), so that a slow spell of
-    this shared machine does not land on one size only. The row keeps every fit time,
-    and the largest memory growth seen.
+    this shared machine does not land on one size only. The row keeps every fit's
+    time and cost per million rating-epochs (in round order), and the largest
+    memory growth seen.
     """
     runs: dict[int, list[dict[str, Any]]] = {n: [] for n in sizes}
     for _ in range(repeats):
@@ -190,6 +191,9 @@ def scale_runs(sizes: Sequence[int], repeats: int = REPEATS) -> list[dict[str, A
     for n_ratings in sizes:
         row = dict(min(runs[n_ratings], key=lambda run: run["fit_s"]))
         row["fit_s_runs"] = [run["fit_s"] for run in runs[n_ratings]]
+        row["s_per_million_rating_epochs_runs"] = [
+            run["s_per_million_rating_epochs"] for run in runs[n_ratings]
+        ]
         for key in ("fit_peak_growth_mib", "fit_memory_ratio"):
             row[key] = max(run[key] for run in runs[n_ratings])
         rows.append(row)
@@ -243,26 +247,36 @@ def markdown(report: dict[str, Any]) -> str:
         "## Scale (make_ratings, defaults, one thread, fresh process per fit)",
         "",
         "| ratings | users x items | fit s (best) | all fits s | epochs "
-        "| s per M rating-epochs | vs smallest | input MiB | fit peak growth MiB "
-        "| / input |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| s per M rating-epochs | vs smallest | by round | input MiB "
+        "| fit peak growth MiB | / input |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     smallest = report["scale"][0]["s_per_million_rating_epochs"]
+    smallest_runs = report["scale"][0]["s_per_million_rating_epochs_runs"]
     for row in report["scale"]:
+        by_round = ", ".join(
+            f"{cost / smallest_cost:.2f}"
+            for cost, smallest_cost in zip(
+                row["s_per_million_rating_epochs_runs"], smallest_runs, strict=True
+            )
+        )
         ok = row["fit_memory_ratio"] < MAX_FIT_MEMORY_RATIO
         per_million = row["s_per_million_rating_epochs"]
         all_fits = ", ".join(f"{fit_s:.1f}" for fit_s in row["fit_s_runs"])
         lines.append(
             f"| {row['n_ratings']:,} | {row['n_users']:,} x {row['n_items']:,} "
             f"| {row['fit_s']:.1f} | {all_fits} | {row['n_iter']} "
-            f"| {per_million:.3f} | {per_million / smallest:.2f}x "
+            f"| {per_million:.3f} | {per_million / smallest:.2f}x | {by_round} "
             f"| {row['input_mib']:.0f} | {row['fit_peak_growth_mib']:.0f} "
             f"| {row['fit_memory_ratio']:.2f} {status(ok)} |"
         )
     lines += [
         "",
         "Fit s is the fastest of the fits listed (sizes interleaved, each fit in a "
-        "fresh process); linear cost means a flat 's per M rating-epochs' column. Fit "
+        "fresh process); linear cost means a flat 's per M rating-epochs' column. 'vs "
+        "smallest' divides the fastest fits' costs, 'by round' each fit's cost by the "
+        "smallest size's in the same round (fits minutes apart, not the whole run: "
+        "this machine's speed drifts). Fit "
         "peak growth is the largest over the fits of the peak resident memory during "
         "the fit minus the resident memory just before it; target below "
         f"{MAX_FIT_MEMORY_RATIO:.0f}x the input arrays (X and y).",
