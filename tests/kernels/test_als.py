@@ -227,22 +227,13 @@ def test_weighted_pass_matches_one_rating_at_a_time(residual, dtype, prefetch):
         estimate = x_bias + factors[index].astype(np.float64) @ x
         c = weight * (target - bias[index] - estimate if residual else estimate)
         out = np.ones(k)
-        ahead = factors if prefetch else None
-        n_ahead = max((n + 3) // 4 + n % 3 - 1, 0)  # batches -1, +0, +1
-        ahead_index = rng.randint(0, 9, n_ahead).astype(np.int32)
-        total = weighted_pass(
-            factors,
-            index,
-            target,
-            bias,
-            weight,
-            x,
-            x_bias,
-            residual,
-            out,
-            ahead,
-            ahead_index if prefetch else None,
-        )
+        n_prefetch = max((n + 3) // 4 + n % 3 - 1, 0)  # batches -1, +0, +1
+        prefetch_index = rng.randint(0, 9, n_prefetch).astype(np.int32)
+        row = (factors, index, target, bias, weight, x, x_bias, residual, out)
+        if prefetch:
+            total = weighted_pass(*row, factors, prefetch_index)
+        else:
+            total = weighted_pass(*row, None, None)
         np.testing.assert_allclose(total, c.sum(), rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(
             out, 1.0 + c @ factors[index], rtol=1e-12, atol=1e-12
