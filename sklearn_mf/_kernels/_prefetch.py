@@ -42,10 +42,12 @@ def prefetch_row(typingctx, matrix, row):
         byte_pointer = ir.IntType(8).as_pointer()
         start = builder.bitcast(first, byte_pointer)
         int32 = ir.IntType(32)
-        hint = cgutils.get_or_insert_function(
-            builder.module,
+        # declare_intrinsic mangles the name for llvmlite's pointer type (numba's
+        # older LLVMs take only that name; newer ones upgrade it).
+        hint = builder.module.declare_intrinsic(
+            "llvm.prefetch",
+            [byte_pointer],
             ir.FunctionType(ir.VoidType(), [byte_pointer, int32, int32, int32]),
-            "llvm.prefetch.p0",
         )
         line = context.get_constant(types.intp, _LINE_BYTES)
         with cgutils.for_range_slice(builder, zero, row_bytes, line) as (offset, _):
