@@ -78,9 +78,19 @@ def default_fit_calls() -> list[tuple[numba.core.dispatcher.Dispatcher, tuple]]:
         *(
             (
                 als_cg_half_step.serial,
-                (int64s, ratings, other, penalty, matrix, 3, side, values, ahead),
+                (
+                    int64s,
+                    ratings,
+                    other,
+                    penalty,
+                    matrix,
+                    3,
+                    side,
+                    values,
+                    prefetch_from,
+                ),
             )
-            for other, ahead in other_sides
+            for other, prefetch_from in other_sides
         ),
         *(
             (
