@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -398,23 +399,46 @@ def run_in_subprocess(spec: Spec, dataset: str, timeout: float) -> dict[str, Any
     )
 
 
-def run_all(chosen: Sequence[Spec], dataset: str, timeout: float) -> dict[str, Any]:
+def run_all(
+    chosen: Sequence[Spec], dataset: str, timeout: float, rounds: int = 1
+) -> dict[str, Any]:
+    """Run every model ``rounds`` times, the models taking turns within a round, so
+    that a drift of the machine's speed touches every model alike."""
+    runs: dict[str, list[dict[str, Any]]] = {spec.name: [] for spec in chosen}
+    for round_no in range(rounds):
+        for spec in chosen:
+            of_rounds = f" (round {round_no + 1} of {rounds})" if rounds > 1 else ""
+            print(f"{spec.name} ...{of_rounds}", flush=True)
+            result = run_in_subprocess(spec, dataset, timeout)
+            if "error" in result:
+                print(f"  FAILED: {result['error']}", flush=True)
+            runs[spec.name].append(result)
     results: dict[str, Any] = {}
     for spec in chosen:
-        print(f"{spec.name} ...", flush=True)
-        result = run_in_subprocess(spec, dataset, timeout)
-        if "error" in result:
-            print(f"  FAILED: {result['error']}", flush=True)
+        failed = [run for run in runs[spec.name] if "error" in run]
         results[spec.name] = {
             "peer": spec.peer,
             "settings": spec.settings,
             "compare_to": spec.compare_to,
-            **result,
+            **(failed[0] if failed else _over_rounds(runs[spec.name])),
         }
-    for model in results.values():
-        ours = results.get(model["compare_to"] or "", {})
-        model["fit_ratio"] = ratio(model.get("fit_s"), ours.get("fit_s"))
+    for name, model in results.items():
+        ratios = []
+        if model["compare_to"] in runs:
+            # Each round's peer fit against our fit of the same round.
+            pairs = zip(runs[name], runs[model["compare_to"]], strict=True)
+            ratios = [ratio(peer.get("fit_s"), our.get("fit_s")) for peer, our in pairs]
+        ratios = [r for r in ratios if r is not None]
+        model["fit_ratio"] = statistics.median(ratios) if ratios else None
+        model["fit_ratio_rounds"] = ratios
     return results
+
+
+def _over_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One model's result over its rounds: the median fit time; everything else the
+    first round's (every round fits the same model to the same rows)."""
+    fit_s = [run["fit_s"] for run in rounds]
+    return {**rounds[0], "fit_s": statistics.median(fit_s), "fit_s_rounds": fit_s}
 
 
 # ----------------------------------------------------------------------- reports
@@ -430,7 +454,13 @@ def table(results: dict[str, Any]) -> list[str]:
         if "error" in m:
             lines.append(f"| {name} | – | – | – | – | – | – | not run: {m['error']} |")
             continue
-        speed = f"{m['fit_ratio']:.1f}x vs {m['compare_to']}" if m["fit_ratio"] else ""
+        speed = ""
+        if m["fit_ratio"]:
+            spread = m.get("fit_ratio_rounds", [])
+            within = (
+                f" ({min(spread):.1f}-{max(spread):.1f})" if len(spread) > 1 else ""
+            )
+            speed = f"{m['fit_ratio']:.1f}x{within} vs {m['compare_to']}"
         lines.append(
             f"| {name} | {m['rmse']:.4f} | {m['mae']:.4f} | {m['fit_s']:.2f} "
             f"| {m['predict_s']:.2f} | {m['peak_rss_mib']:.0f} | {speed} "
@@ -464,6 +494,7 @@ def markdown(report: dict[str, Any]) -> str:
         "rows (numba compilation, JVM start). Peak RSS is the worker process's "
         "maximum RSS plus that of its largest child (Spark's JVM). Speed ratios "
         "compare fits measured in this run; above 1 means ours is faster.",
+        *rounds_note(report.get("rounds", 1)),
         "",
         "Settings:",
         "",
@@ -473,6 +504,18 @@ def markdown(report: dict[str, Any]) -> str:
         f"{report['load_average'][1]:.2f}. Total run time {report['total_s']:.0f} s.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def rounds_note(rounds: int) -> list[str]:
+    if rounds == 1:
+        return []
+    return [
+        "",
+        f"The models took turns over {rounds} rounds, a fresh process per model and "
+        "round: fit s is the median over the rounds, the speed ratio the median of "
+        "the rounds' ratios (their range in brackets), each round's peer fit against "
+        "our fit of that round; the other columns are the first round's.",
+    ]
 
 
 def default_out(dataset: str) -> Path:
@@ -496,6 +539,13 @@ def dataset_name(text: str) -> str:
     raise argparse.ArgumentTypeError("expected ml-100k, ml-1m or synthetic-N")
 
 
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("expected a positive integer")
+    return value
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=dataset_name, required=True)
@@ -505,6 +555,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--timeout", type=float, default=900, help="seconds allowed per model"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=positive_int,
+        default=1,
+        help="run every model this many times, taking turns (fit s: the median)",
     )
     # Internal: the parent starts itself with these to run one model.
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -521,9 +577,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     env = environment(PACKAGES)
     n_ratings = len(load_dataset(args.dataset)[1])
     print(f"{args.dataset}: {n_ratings:,} ratings", flush=True)
-    results = run_all(selected(args.peers), args.dataset, args.timeout)
+    results = run_all(selected(args.peers), args.dataset, args.timeout, args.rounds)
     report = {
         "dataset": args.dataset,
+        "rounds": args.rounds,
         "protocol": protocol(args.dataset),
         "n_ratings": n_ratings,
         "environment": env,
