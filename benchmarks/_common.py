@@ -311,12 +311,15 @@ def reset_peak_memory() -> None:
         clear.write("5")
 
 
-def git_state() -> dict[str, Any]:
+def git_state(checkout: Path = REPO) -> dict[str, Any]:
+    """The commit of ``checkout`` and whether its tree holds other changes (empty
+    and False where it is no git checkout)."""
+
     def git(*args: str) -> str:
         # GIT_OPTIONAL_LOCKS=0: never take the index lock others may be using.
         env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
         out = subprocess.run(
-            ["git", "-C", str(REPO), *args], capture_output=True, text=True, env=env
+            ["git", "-C", str(checkout), *args], capture_output=True, text=True, env=env
         )
         return out.stdout.strip()
 
@@ -560,6 +563,15 @@ def builds(old: Path | None) -> dict[str, Path]:
     return new if old is None else {"old": old.resolve(), **new}
 
 
+def builds_note(report: dict[str, Any]) -> str:
+    """The sentence that says which checkouts the report's builds are."""
+    old = report.get("old_git", {})
+    commit = f" (commit {old['commit'][:10]}" if old.get("commit") else ""
+    if commit:
+        commit += ", dirty tree)" if old["dirty"] else ")"
+    return f"A build is this checkout (new) or the one given by --old{commit}."
+
+
 def run_in_build(
     script: str, build: Path, *args: str, env: dict[str, str] | None = None
 ) -> Any:
@@ -587,6 +599,8 @@ def run_comparison(
     start = time.perf_counter()
     report = measure(builds(args.old))
     report["environment"] = environment(packages)
+    if args.old is not None:
+        report["old_git"] = git_state(args.old.resolve())
     report["total_s"] = time.perf_counter() - start
     write_report(args.out, report, report_text(report))
     print(report_text(report))

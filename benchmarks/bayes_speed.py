@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from _common import (
     RESULTS,
+    builds_note,
     comparison_arguments,
     header_line,
     make_splits,
@@ -223,8 +224,8 @@ def report_text(report: dict[str, Any]) -> str:
     ]
     lines += [
         "",
-        "ML-100K pools the 5 folds (fit s summed); ML-1M is one 90/10 split. A build "
-        "is this checkout (new) or the one given by --old.",
+        "ML-100K pools the 5 folds (fit s summed); ML-1M is one 90/10 split. "
+        + builds_note(report),
         "",
         f"Total run time {report['total_s']:.0f} s.",
         "",

@@ -40,6 +40,7 @@ from typing import Any
 from _common import (
     RESULTS,
     WARMUP_ROWS,
+    builds_note,
     comparison_arguments,
     first_fit,
     header_line,
@@ -288,7 +289,8 @@ def report_text(report: dict[str, Any]) -> str:
     ]
     lines += [
         "",
-        "A build is this checkout (new) or the one given by --old. Models: "
+        builds_note(report)
+        + " Models: "
         + "; ".join(
             f"{name}: MatrixFactorization(random_state=0"
             + "".join(f", {k}={v!r}" for k, v in params.items())
