@@ -566,10 +566,12 @@ def builds(old: Path | None) -> dict[str, Path]:
 def builds_note(report: dict[str, Any]) -> str:
     """The sentence that says which checkouts the report's builds are."""
     old = report.get("old_git", {})
-    commit = f" (commit {old['commit'][:10]}" if old.get("commit") else ""
-    if commit:
-        commit += ", dirty tree)" if old["dirty"] else ")"
-    return f"A build is this checkout (new) or the one given by --old{commit}."
+    which = ""
+    if old.get("commit"):
+        which = (
+            f" (commit {old['commit'][:10]}{', dirty tree' if old['dirty'] else ''})"
+        )
+    return f"A build is this checkout (new) or the one given by --old{which}."
 
 
 def run_in_build(

@@ -28,6 +28,7 @@ from typing import Any
 
 from _common import (
     best_of,
+    builds_note,
     comparison_arguments,
     header_line,
     run_comparison,
@@ -171,7 +172,7 @@ def report_text(report: dict[str, Any]) -> str:
         "Best of "
         f"{REPEATS} runs, each case in a fresh process; 'one core busy' runs a "
         "spinning process on the other core meanwhile. Data: make_ratings, 900 users "
-        "x 1,600 items, 80,000 ratings.",
+        "x 1,600 items, 80,000 ratings. " + builds_note(report),
         "",
         "| load | build | case | n_jobs=1 s | n_jobs=2 s | 2 / 1 |",
         "|---|---|---|---:|---:|---:|",
